@@ -1,0 +1,73 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers, dependencies pointing one way only:
+// CRdKafka → Kafka; DecisionCore → WireFormat; all → DecisionService → optimizer-decider.
+let package = Package(
+    name: "optimizer-decider",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "optimizer-decider", targets: ["optimizer-decider"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C interop: librdkafka from Debian's librdkafka-dev.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // A small, safe Swift layer over librdkafka; the only code that calls it.
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The pure domain: reports, analysis, rules, reasons, strategy, decisions. No I/O, no dependencies.
+        .target(name: "DecisionCore"),
+        // The contract's JSON in and out, rules files, dead-letter reasons.
+        .target(
+            name: "WireFormat",
+            dependencies: [
+                "DecisionCore",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The service: decider, state store actor, consumer loop, publisher, dead letters, metrics.
+        .target(
+            name: "DecisionService",
+            dependencies: [
+                "DecisionCore",
+                "WireFormat",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "optimizer-decider",
+            dependencies: [
+                "DecisionService",
+                "DecisionCore",
+                "WireFormat",
+                "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore"]),
+        .testTarget(
+            name: "WireFormatTests",
+            dependencies: ["WireFormat", "DecisionCore"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "DecisionServiceTests", dependencies: ["DecisionService", "DecisionCore", "WireFormat"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,124 @@
+/// The input shapes of contract section 2.
+public enum InputSchema: String, Sendable, CaseIterable {
+    case runResult = "executor.run_result/v1"
+    case testExecutionReport = "optimizer.test_execution_report/v1"
+    case legacyBaselineMetrics = "optimizer.baseline_metrics/legacy"
+}
+
+/// What identifies a run for deduplication (contract section 4).
+public enum RunIdentity: Sendable, Hashable {
+    /// The run's own id, under its workflow.
+    case runID(workflowID: String, runID: String)
+    /// A legacy message without `run_id`: its workflow and the SHA-256 of the message bytes.
+    case contentHash(workflowID: String, sha256Hex: String)
+
+    /// The decision id: the same run under the same rules fingerprint always gets the same id, and
+    /// different runs or fingerprints get different ids (128 bits of SHA-256).
+    public func decisionKey(rulesFingerprint: String) -> DecisionKey {
+        var hasher = SHA256()
+        hasher.update("optimizer.decision/v1\u{0}")
+        hasher.update(rulesFingerprint)
+        switch self {
+        case let .runID(workflowID, runID):
+            hasher.update("\u{0}run\u{0}\(workflowID)\u{0}\(runID)")
+        case let .contentHash(workflowID, sha256Hex):
+            hasher.update("\u{0}sha256\u{0}\(workflowID)\u{0}\(sha256Hex)")
+        }
+        return DecisionKey(digest: hasher.finalize())
+    }
+}
+
+/// A decision id: 128 bits, written as 32 lower-case hex digits. Compact, so that the dedup state for a
+/// million runs stays small.
+public struct DecisionKey: Sendable, Hashable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    init(digest: [UInt8]) {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for i in 0..<8 { high = high << 8 | UInt64(digest[i]) }
+        for i in 8..<16 { low = low << 8 | UInt64(digest[i]) }
+        self.init(high: high, low: low)
+    }
+
+    /// Parses the 32-hex-digit form; `nil` for anything else.
+    public init?(hex: some StringProtocol) {
+        let bytes = Array(hex.utf8)
+        guard bytes.count == 32 else { return nil }
+        var words: [UInt64] = [0, 0]
+        for (index, byte) in bytes.enumerated() {
+            let digit: UInt64
+            switch byte {
+            case 0x30...0x39: digit = UInt64(byte - 0x30)
+            case 0x61...0x66: digit = UInt64(byte - 0x61 + 10)
+            default: return nil
+            }
+            words[index / 16] = words[index / 16] << 4 | digit
+        }
+        self.init(high: words[0], low: words[1])
+    }
+
+    public var description: String {
+        let hex = String(high, radix: 16) 
+        let low = String(self.low, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex + String(repeating: "0", count: 16 - low.count) + low
+    }
+}
+
+/// Where the decided message came from.
+public struct MessageSource: Sendable, Equatable {
+    public var topic: String?
+    public var partition: Int32?
+    public var offset: Int64?
+    public var timestampMs: Int64?
+
+    public init(topic: String?, partition: Int32?, offset: Int64?, timestampMs: Int64?) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestampMs = timestampMs
+    }
+}
+
+/// A validated input message: the report, the optional analysis, its shape and its identity.
+public struct RunSubmission: Sendable, Equatable {
+    public var report: TestExecutionReport
+    public var analysis: PromptAnalysis?
+    public var schema: InputSchema
+    public var identity: RunIdentity
+
+    public init(report: TestExecutionReport, analysis: PromptAnalysis?, schema: InputSchema, identity: RunIdentity) {
+        self.report = report
+        self.analysis = analysis
+        self.schema = schema
+        self.identity = identity
+    }
+}
+
+/// One decision per run (contract section 4).
+public struct Decision: Sendable, Equatable {
+    public var decisionID: DecisionKey
+    public var submission: RunSubmission
+    public var verdict: Verdict
+    public var rulesFingerprint: String
+    public var source: MessageSource
+    public var decidedAtMs: Int64
+
+    public var report: TestExecutionReport { submission.report }
+    public var analysis: PromptAnalysis? { submission.analysis }
+
+    public init(submission: RunSubmission, rules: ScoringRules, rulesFingerprint: String, baseline: [BaselinePoint], source: MessageSource, decidedAtMs: Int64) {
+        self.decisionID = submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
+        self.submission = submission
+        self.verdict = rules.verdict(for: submission.report, analysis: submission.analysis, baseline: baseline)
+        self.rulesFingerprint = rulesFingerprint
+        self.source = source
+        self.decidedAtMs = decidedAtMs
+    }
+}

@@ -1,0 +1,74 @@
+/// Case-insensitive substrings that classify a failed task's error message (contract section 2.1).
+public struct ErrorPatterns: Sendable, Equatable {
+    public enum Category: Sendable { case llm, validation }
+
+    public static let defaultLLM = [
+        "rate limit", "rate_limit", "too many requests", "429", "content filter", "content_filter",
+        "content policy", "context length", "context_length", "maximum context", "token limit", "quota",
+        "overloaded",
+    ]
+    public static let defaultValidation = [
+        "validation", "schema", "invalid json", "jsondecodeerror", "parse error", "output format",
+        "missing required", "expected format",
+    ]
+
+    public let llm: [String]
+    public let validation: [String]
+    private let llmFolded: [[UInt8]]
+    private let validationFolded: [[UInt8]]
+
+    public init(llm: [String] = ErrorPatterns.defaultLLM, validation: [String] = ErrorPatterns.defaultValidation) {
+        self.llm = llm
+        self.validation = validation
+        self.llmFolded = llm.map { Array(caseFolded($0).utf8) }
+        self.validationFolded = validation.map { Array(caseFolded($0).utf8) }
+    }
+
+    public static func == (lhs: ErrorPatterns, rhs: ErrorPatterns) -> Bool {
+        lhs.llm == rhs.llm && lhs.validation == rhs.validation
+    }
+
+    /// LLM patterns are tried first: a message matching both kinds is an LLM error.
+    public func classify(_ message: String) -> Category? {
+        let folded = Array(caseFolded(message).utf8)
+        if llmFolded.contains(where: { folded.containsSubsequence($0) }) { return .llm }
+        if validationFolded.contains(where: { folded.containsSubsequence($0) }) { return .validation }
+        return nil
+    }
+}
+
+/// Lower-cases like Python's `str.lower()` for the case-insensitive match; ASCII takes a fast path.
+func caseFolded(_ text: String) -> String {
+    var isASCII = true
+    var hasUpper = false
+    for byte in text.utf8 {
+        if byte >= 0x80 { isASCII = false; break }
+        if byte >= 0x41 && byte <= 0x5A { hasUpper = true }
+    }
+    if isASCII && !hasUpper { return text }
+    return text.lowercased()
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs as a contiguous run; the empty needle occurs everywhere.
+    func containsSubsequence(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
+        guard needle.count <= count else { return false }
+        return withUnsafeBufferPointer { haystack in
+            needle.withUnsafeBufferPointer { needle in
+                let first = needle[0]
+                var start = 0
+                let last = haystack.count - needle.count
+                while start <= last {
+                    if haystack[start] == first {
+                        var offset = 1
+                        while offset < needle.count && haystack[start + offset] == needle[offset] { offset += 1 }
+                        if offset == needle.count { return true }
+                    }
+                    start += 1
+                }
+                return false
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+/// A task's state as the executor reports it.
+public enum TaskStatus: String, Sendable, CaseIterable {
+    case pending, queued, running, succeeded, failed, timeout, cancelled, error
+}
+
+/// One task of an executor run: the fields the report needs.
+public struct TaskResult: Sendable, Equatable {
+    public var taskID: String
+    public var status: TaskStatus
+    /// Seconds.
+    public var executionTime: Double
+    public var errorMessage: String?
+    public var attemptCount: Int?
+
+    public init(taskID: String, status: TaskStatus, executionTime: Double, errorMessage: String? = nil, attemptCount: Int? = nil) {
+        self.taskID = taskID
+        self.status = status
+        self.executionTime = executionTime
+        self.errorMessage = errorMessage
+        self.attemptCount = attemptCount
+    }
+}
+
+/// The executor's own counts for a run.
+public struct RunStatistics: Sendable, Equatable {
+    public var totalTasks: Int
+    /// Absent in some executor versions; then succeeded + failed + timeout + error.
+    public var completedTasks: Int?
+    public var succeededTasks: Int
+    public var failedTasks: Int
+    public var timeoutTasks: Int
+    public var cancelledTasks: Int
+    public var errorTasks: Int
+    public var totalTokens: Int
+    public var totalRetries: Int
+    public var successRate: Double
+    public var totalExecutionTime: Double
+    public var avgExecutionTime: Double
+    public var totalCost: Double
+
+    public init(
+        totalTasks: Int, completedTasks: Int? = nil, succeededTasks: Int, failedTasks: Int = 0, timeoutTasks: Int = 0,
+        cancelledTasks: Int = 0, errorTasks: Int = 0, totalTokens: Int = 0, totalRetries: Int = 0,
+        successRate: Double, totalExecutionTime: Double = 0, avgExecutionTime: Double = 0, totalCost: Double = 0
+    ) {
+        self.totalTasks = totalTasks
+        self.completedTasks = completedTasks
+        self.succeededTasks = succeededTasks
+        self.failedTasks = failedTasks
+        self.timeoutTasks = timeoutTasks
+        self.cancelledTasks = cancelledTasks
+        self.errorTasks = errorTasks
+        self.totalTokens = totalTokens
+        self.totalRetries = totalRetries
+        self.successRate = successRate
+        self.totalExecutionTime = totalExecutionTime
+        self.avgExecutionTime = avgExecutionTime
+        self.totalCost = totalCost
+    }
+
+    /// The tasks that reached an outcome: the denominator of the executor's success rate.
+    public var effectiveCompletedTasks: Int {
+        completedTasks ?? (succeededTasks + failedTasks + timeoutTasks + errorTasks)
+    }
+}
+
+/// The executor's `RunExecutionResult` (contract section 2.1).
+public struct ExecutorRunResult: Sendable, Equatable {
+    public var runID: String
+    public var workflowID: String
+    /// RFC 3339 text as given.
+    public var startedAt: String
+    public var finishedAt: String
+    public var statistics: RunStatistics
+    public var tasks: [TaskResult]
+
+    public init(runID: String, workflowID: String, startedAt: String, finishedAt: String, statistics: RunStatistics, tasks: [TaskResult]) {
+        self.runID = runID
+        self.workflowID = workflowID
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.statistics = statistics
+        self.tasks = tasks
+    }
+
+    func validate() throws(InputRejection) {
+        try Check.nonEmpty(runID, "run_id")
+        try Check.nonEmpty(workflowID, "workflow_id")
+        let s = statistics
+        try Check.nonNegative(s.totalTasks, "statistics.total_tasks")
+        if let completed = s.completedTasks { try Check.nonNegative(completed, "statistics.completed_tasks") }
+        try Check.nonNegative(s.succeededTasks, "statistics.succeeded_tasks")
+        try Check.nonNegative(s.failedTasks, "statistics.failed_tasks")
+        try Check.nonNegative(s.timeoutTasks, "statistics.timeout_tasks")
+        try Check.nonNegative(s.cancelledTasks, "statistics.cancelled_tasks")
+        try Check.nonNegative(s.errorTasks, "statistics.error_tasks")
+        try Check.nonNegative(s.totalTokens, "statistics.total_tokens")
+        try Check.nonNegative(s.totalRetries, "statistics.total_retries")
+        try Check.unitInterval(s.successRate, "statistics.success_rate")
+        try Check.nonNegative(s.totalExecutionTime, "statistics.total_execution_time")
+        try Check.nonNegative(s.avgExecutionTime, "statistics.avg_execution_time")
+        try Check.nonNegative(s.totalCost, "statistics.total_cost")
+        guard s.totalTasks >= 1 else { throw .invalidValue("statistics.total_tasks", "must be ≥ 1, got 0") }
+        guard !tasks.isEmpty else { throw .invalidValue("task_results", "must not be empty") }
+        for (index, task) in tasks.enumerated() {
+            try Check.nonEmpty(task.taskID, "task_results[\(index)].task_id")
+            try Check.nonNegative(task.executionTime, "task_results[\(index)].execution_time")
+        }
+        let outcomes = s.succeededTasks + s.failedTasks + s.timeoutTasks + s.cancelledTasks + s.errorTasks
+        guard outcomes <= s.totalTasks else {
+            throw InputRejection(
+                .inconsistent, field: "statistics.total_tasks",
+                "statistics.total_tasks \(s.totalTasks) is less than the succeeded, failed, timeout, cancelled and error tasks together (\(outcomes))")
+        }
+        let completed = s.effectiveCompletedTasks
+        try Check.rateAgrees(
+            s.successRate, counted: completed > 0 ? Double(s.succeededTasks) / Double(completed) : 0,
+            "statistics.success_rate", "succeeded_tasks / completed_tasks")
+    }
+}
+
+extension TestExecutionReport {
+    /// Builds the report from an executor run: the seed's `from_executor_result`, with the contract's fix
+    /// (the success rate is checked against completed tasks, so runs with cancelled tasks are accepted).
+    public init(from run: ExecutorRunResult, patterns: ErrorPatterns, metadata: JSONObject? = nil) throws(InputRejection) {
+        try run.validate()
+        let s = run.statistics
+        let completed = s.effectiveCompletedTasks
+        let timesMs = run.tasks.lazy.map { $0.executionTime * 1000 }.filter { $0 > 0 }.sorted()
+        self.init(
+            workflowID: run.workflowID,
+            runID: run.runID,
+            totalTests: s.totalTasks,
+            successfulTests: s.succeededTasks,
+            failedTests: s.failedTasks + s.timeoutTasks + s.errorTasks,
+            cancelledTests: s.cancelledTasks,
+            successRate: s.successRate,
+            avgResponseTimeMs: s.avgExecutionTime * 1000,
+            p95ResponseTimeMs: percentile(timesMs, 0.95),
+            p99ResponseTimeMs: percentile(timesMs, 0.99),
+            totalTokens: s.totalTokens,
+            avgTokensPerRequest: completed > 0 ? Double(s.totalTokens) / Double(completed) : 0,
+            totalCost: s.totalCost,
+            costPerRequest: completed > 0 ? s.totalCost / Double(completed) : 0,
+            errorDistribution: ErrorDistribution(classifying: run, patterns: patterns),
+            executedAt: run.finishedAt,
+            metadata: metadata
+        )
+        try validate()
+    }
+}
+
+/// The seed's percentile: the element at index ⌊n × q⌋ of the ascending values (n × q computed in
+/// binary floating point, as Python does), or `nil` when there are none.
+public func percentile(_ sortedAscending: [Double], _ q: Double) -> Double? {
+    guard !sortedAscending.isEmpty else { return nil }
+    let index = Int((Double(sortedAscending.count) * q).rounded(.down))
+    return sortedAscending[min(index, sortedAscending.count - 1)]
+}
+
+extension ErrorDistribution {
+    /// Classifies a run's failures by their messages (contract section 2.1).
+    public init(classifying run: ExecutorRunResult, patterns: ErrorPatterns) {
+        var llm = 0
+        var validation = 0
+        var classifiedErrorStatus = 0
+        for task in run.tasks where task.status == .error || task.status == .failed {
+            guard let message = task.errorMessage else { continue }
+            switch patterns.classify(message) {
+            case .llm: llm += 1
+            case .validation: validation += 1
+            case nil: continue
+            }
+            if task.status == .error { classifiedErrorStatus += 1 }
+        }
+        self.init(
+            timeoutErrors: run.statistics.timeoutTasks,
+            apiErrors: max(0, run.statistics.errorTasks - classifiedErrorStatus),
+            validationErrors: validation,
+            llmErrors: llm)
+    }
+}

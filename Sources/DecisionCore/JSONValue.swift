@@ -1,0 +1,46 @@
+/// A JSON value, as the contract's free-form fields (`metadata`, unknown task fields) carry it.
+///
+/// Objects keep their members in document order; when a key repeats, the last occurrence wins on lookup,
+/// as it does for Python's `json` module, which existing clients use.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// A number written without fraction or exponent that fits in 64 bits.
+    case integer(Int64)
+    /// Any other number; always finite.
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+}
+
+/// The members of a JSON object in document order.
+public struct JSONObject: Sendable, Equatable {
+    public var members: [(key: String, value: JSONValue)]
+
+    public init(_ members: [(key: String, value: JSONValue)] = []) {
+        self.members = members
+    }
+
+    /// The value of the last member named `key`, or `nil` when there is none.
+    public subscript(key: String) -> JSONValue? {
+        for member in members.reversed() where member.key == key {
+            return member.value
+        }
+        return nil
+    }
+
+    /// Members with repeated keys reduced to their last occurrence, first-occurrence order kept.
+    public var uniqueMembers: [(key: String, value: JSONValue)] {
+        var lastIndex: [String: Int] = [:]
+        for (index, member) in members.enumerated() { lastIndex[member.key] = index }
+        return members.enumerated().compactMap { index, member in
+            lastIndex[member.key] == index ? member : nil
+        }
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.members.count == rhs.members.count
+            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+}

@@ -1,0 +1,45 @@
+import DecisionCore
+import WireFormat
+
+/// What became of one input message.
+public enum DecisionOutcome: Sendable {
+    /// A new decision, with its JSON.
+    case decided(Decision, json: [UInt8])
+    /// A run already decided under these rules: nothing is written.
+    case duplicate(DecisionKey)
+    /// A message that cannot be decided: it goes to the dead letters.
+    case rejected(InputRejection)
+}
+
+/// The one path from message bytes to a decision, shared by `score`, `run` and `replay`: decode, look the
+/// run up in the partition's state, decide, encode, remember.
+public struct Decider: Sendable {
+    public let rules: ScoringRules
+    public let rulesFingerprint: String
+    public let decoder: InputDecoder
+
+    public init(rules: ScoringRules, maximumMessageBytes: Int = InputDecoder.defaultMaximumMessageBytes) {
+        self.rules = rules
+        self.rulesFingerprint = rules.fingerprint
+        self.decoder = InputDecoder(patterns: rules.errorPatterns, maximumMessageBytes: maximumMessageBytes)
+    }
+
+    public func process(
+        _ bytes: UnsafeRawBufferPointer, source: MessageSource, nowMs: Int64,
+        state: inout PartitionState, encoder: inout DecisionEncoder
+    ) -> DecisionOutcome {
+        let submission: RunSubmission
+        do {
+            submission = try decoder.decode(bytes)
+        } catch {
+            return .rejected(error)
+        }
+        let key = submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
+        if state.contains(key) { return .duplicate(key) }
+        let decision = Decision(
+            submission: submission, rules: rules, rulesFingerprint: rulesFingerprint,
+            baseline: state.baseline(for: submission.report.workflowID), source: source, decidedAtMs: nowMs)
+        state.record(key, workflowID: submission.report.workflowID, point: BaselinePoint(submission.report), atMs: nowMs)
+        return .decided(decision, json: encoder.encode(decision))
+    }
+}

@@ -1,0 +1,115 @@
+import DecisionCore
+
+/// Appends JSON text to a byte buffer that callers reuse across messages.
+public struct JSONWriter {
+    public var bytes: [UInt8]
+    private var needsComma = false
+
+    public init(capacity: Int = 2048) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        needsComma = false
+    }
+
+    private mutating func separate() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = true
+    }
+
+    private mutating func raw(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    public mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        raw(name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    public mutating func key(_ name: String) {
+        separate()
+        appendString(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
+    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
+    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+
+    public mutating func null() { separate(); raw("null") }
+    public mutating func bool(_ value: Bool) { separate(); value ? raw("true") : raw("false") }
+    public mutating func string(_ value: String) { separate(); appendString(value) }
+    public mutating func string(_ value: String?) { if let value { string(value) } else { null() } }
+
+    public mutating func integer<Integer: BinaryInteger>(_ value: Integer) {
+        separate()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func integer<Integer: BinaryInteger>(_ value: Integer?) {
+        if let value { integer(value) } else { null() }
+    }
+
+    /// Finite doubles in the shortest form that reads back to the same value (`0.1`, `5000.0`, `1e-05`).
+    public mutating func number(_ value: Double) {
+        precondition(value.isFinite, "JSON has no spelling for \(value)")
+        separate()
+        bytes.append(contentsOf: value.description.utf8)
+    }
+
+    public mutating func number(_ value: Double?) {
+        if let value { number(value) } else { null() }
+    }
+
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: null()
+        case let .bool(flag): bool(flag)
+        case let .integer(number): integer(number)
+        case let .double(number): self.number(number)
+        case let .string(text): string(text)
+        case let .array(elements):
+            beginArray()
+            for element in elements { self.value(element) }
+            endArray()
+        case let .object(object): self.object(object)
+        }
+    }
+
+    /// An object with repeated keys written once, with the value that lookups see (the last).
+    public mutating func object(_ object: JSONObject) {
+        beginObject()
+        for member in object.uniqueMembers {
+            key(member.key)
+            value(member.value)
+        }
+        endObject()
+    }
+
+    private mutating func appendString(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+            case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

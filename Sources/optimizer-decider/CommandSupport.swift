@@ -1,0 +1,105 @@
+import ArgumentParser
+import DecisionCore
+import Foundation
+import WireFormat
+
+/// A command that cannot go on: printed as one line, exit code 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reads and checks the rules file, or the defaults when there is none.
+func loadRules(_ path: String?) throws -> ScoringRules {
+    guard let path else { return ScoringRules() }
+    let text: String
+    do {
+        text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw CommandFailure("cannot read the rules file \(path): \(error.localizedDescription)")
+    }
+    do {
+        return try RulesFile.parse(text)
+    } catch {
+        throw CommandFailure("rules file \(path): \(error.description)")
+    }
+}
+
+/// Lines of a file or of standard input, read in large blocks; lines keep their bytes exactly
+/// (the trailing newline removed), since a legacy message's identity is the hash of its bytes.
+final class LineReader {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+
+    init(path: String) throws {
+        if path == "-" {
+            fd = 0
+        } else {
+            fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw CommandFailure(String(cString: strerror(errno))) }
+            var info = stat()
+            if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                close(fd)
+                throw CommandFailure("it is a directory")
+            }
+        }
+    }
+
+    deinit { if fd > 0 { close(fd) } }
+
+    func nextLine() throws -> [UInt8]? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                return line
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                start = buffer.count
+                return line
+            }
+            buffer.removeFirst(start)
+            start = 0
+            var block = [UInt8](repeating: 0, count: 1 << 16)
+            let count = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw CommandFailure("read failed: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { atEnd = true } else { buffer.append(contentsOf: block[0..<count]) }
+        }
+    }
+}
+
+/// Buffered writes to a file descriptor.
+final class OutputStream {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(fd: Int32) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    func write(_ bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

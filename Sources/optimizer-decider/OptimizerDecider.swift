@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct OptimizerDecider: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "optimizer-decider",
+        abstract: "Turns executor test-run results into optimization decisions.",
+        discussion: "Consumes executor-results from Kafka, decides per ScoringRules and publishes one decision per run to optimizer-decisions. See README.md and CONTRACT.md.",
+        version: "0.1.0",
+        subcommands: [Score.self]
+    )
+}
