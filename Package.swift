@@ -61,11 +61,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore"]),
-        .testTarget(
-            name: "WireFormatTests",
-            dependencies: ["WireFormat", "DecisionCore"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "DecisionCore"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "DecisionServiceTests", dependencies: ["DecisionService", "DecisionCore", "WireFormat"]),
     ],

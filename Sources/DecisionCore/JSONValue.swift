@@ -30,13 +30,20 @@ public struct JSONObject: Sendable, Equatable {
         return nil
     }
 
-    /// Members with repeated keys reduced to their last occurrence, first-occurrence order kept.
+    /// Members with each repeated key once, where it first stood, with its last value: what Python's
+    /// `json.loads` makes of such an object.
     public var uniqueMembers: [(key: String, value: JSONValue)] {
-        var lastIndex: [String: Int] = [:]
-        for (index, member) in members.enumerated() { lastIndex[member.key] = index }
-        return members.enumerated().compactMap { index, member in
-            lastIndex[member.key] == index ? member : nil
+        var position: [String: Int] = [:]
+        var unique: [(key: String, value: JSONValue)] = []
+        for member in members {
+            if let index = position[member.key] {
+                unique[index].value = member.value
+            } else {
+                position[member.key] = unique.count
+                unique.append(member)
+            }
         }
+        return unique
     }
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {

@@ -131,7 +131,10 @@ public struct InputDecoder: Sendable {
             }
         }
         var metadata: JSONObject?
-        if let m = try message.optionalObject("metadata") { metadata = m.object }
+        if let m = try message.optionalObject("metadata") {
+            try Self.requireFiniteNumbers(.object(m.object), path: "metadata")
+            metadata = m.object
+        }
         return TestExecutionReport(
             workflowID: try message.string("workflow_id"),
             runID: try message.string("run_id"),
@@ -150,6 +153,20 @@ public struct InputDecoder: Sendable {
             errorDistribution: distribution,
             executedAt: try message.timestamp("executed_at", required: false),
             metadata: metadata)
+    }
+
+    /// Free-form values are echoed in the decision, and JSON cannot spell a number that overflowed.
+    static func requireFiniteNumbers(_ value: JSONValue, path: String) throws(InputRejection) {
+        switch value {
+        case let .double(number) where !number.isFinite:
+            throw InputRejection(.invalidValue, field: path, "\(path) is too large to be a finite number")
+        case let .array(elements):
+            for (index, element) in elements.enumerated() { try requireFiniteNumbers(element, path: "\(path)[\(index)]") }
+        case let .object(object):
+            for member in object.members { try requireFiniteNumbers(member.value, path: "\(path).\(member.key)") }
+        default:
+            break
+        }
     }
 
     static func legacy(_ message: FieldReader) throws(InputRejection) -> LegacyBaselineMetrics {

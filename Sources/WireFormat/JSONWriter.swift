@@ -60,8 +60,10 @@ public struct JSONWriter {
     }
 
     /// Finite doubles in the shortest form that reads back to the same value (`0.1`, `5000.0`, `1e-05`).
+    /// JSON cannot spell infinities or NaN; decoding rejects them, and should one arrive here anyway it is
+    /// written as `null` rather than as invalid JSON.
     public mutating func number(_ value: Double) {
-        precondition(value.isFinite, "JSON has no spelling for \(value)")
+        guard value.isFinite else { return null() }
         separate()
         bytes.append(contentsOf: value.description.utf8)
     }
