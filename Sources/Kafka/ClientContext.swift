@@ -1,0 +1,120 @@
+import CRdKafka
+import Foundation
+import Logging
+
+/// A librdkafka client handle that may cross threads.
+///
+/// `@unchecked Sendable`: librdkafka handles are thread-safe for the calls this layer makes from other
+/// threads (produce, offsets store, queries); consumer polling and rebalance handling stay on the
+/// consumer's own ``KafkaThread``, which is how librdkafka 2.0's consumer must be used.
+struct KafkaHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// What librdkafka's callbacks reach through the client's opaque pointer: the logger, the secrets to
+/// scrub, and (for consumers) the rebalance handling.
+///
+/// `@unchecked Sendable`: the immutable fields are set in `init`; `rebalance` is set once, before the
+/// handle that can call it exists.
+final class ClientContext: @unchecked Sendable {
+    let logger: Logger
+    let secrets: [String]
+    var rebalance: ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+
+    init(logger: Logger, secrets: [String]) {
+        self.logger = logger
+        self.secrets = secrets
+    }
+
+    /// Installs the log callback and this context as the configuration's opaque pointer; the returned
+    /// pointer holds one retain that ``release(_:)`` gives back after the handle is destroyed.
+    func install(on conf: OpaquePointer) -> UnsafeMutableRawPointer {
+        let opaque = Unmanaged.passRetained(self).toOpaque()
+        rd_kafka_conf_set_opaque(conf, opaque)
+        rd_kafka_conf_set_log_cb(conf) { rk, level, facility, text in
+            guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
+            let context = Unmanaged<ClientContext>.fromOpaque(opaque).takeUnretainedValue()
+            context.log(level: level, facility: facility.map { String(cString: $0) } ?? "", text: text.map { String(cString: $0) } ?? "")
+        }
+        return opaque
+    }
+
+    static func release(_ opaque: UnsafeMutableRawPointer) {
+        Unmanaged<ClientContext>.fromOpaque(opaque).release()
+    }
+
+    func scrub(_ text: String) -> String {
+        var scrubbed = text
+        for secret in secrets where scrubbed.contains(secret) {
+            scrubbed = scrubbed.replacingOccurrences(of: secret, with: "[redacted]")
+        }
+        return scrubbed
+    }
+
+    func log(level: Int32, facility: String, text: String) {
+        let swiftLevel: Logger.Level
+        switch level {
+        case ...2: swiftLevel = .critical
+        case 3: swiftLevel = .error
+        case 4: swiftLevel = .warning
+        case 5: swiftLevel = .notice
+        case 6: swiftLevel = .info
+        default: swiftLevel = .debug
+        }
+        logger.log(level: swiftLevel, "\(scrub(text))", metadata: ["librdkafka.facility": "\(facility)"])
+    }
+}
+
+/// Creates a librdkafka client from a configuration that has its callbacks installed.
+func makeClient(type: rd_kafka_type_t, conf: OpaquePointer) throws(KafkaError) -> OpaquePointer {
+    var errorBuffer = [CChar](repeating: 0, count: 512)
+    guard let rk = rd_kafka_new(type, conf, &errorBuffer, errorBuffer.count) else {
+        rd_kafka_conf_destroy(conf)
+        let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw KafkaError(.configuration, "cannot create the Kafka client: \(reason)")
+    }
+    return rk
+}
+
+/// A librdkafka partition list built from Swift values; destroyed by `destroy()`.
+struct PartitionList {
+    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+
+    init(_ partitions: [TopicPartition]) {
+        pointer = rd_kafka_topic_partition_list_new(Int32(max(1, partitions.count)))
+        for tp in partitions { rd_kafka_topic_partition_list_add(pointer, tp.topic, tp.partition) }
+    }
+
+    init(_ offsets: [TopicPartitionOffset]) {
+        pointer = rd_kafka_topic_partition_list_new(Int32(max(1, offsets.count)))
+        for entry in offsets {
+            rd_kafka_topic_partition_list_add(pointer, entry.topicPartition.topic, entry.topicPartition.partition).pointee.offset = entry.offset
+        }
+    }
+
+    func destroy() { rd_kafka_topic_partition_list_destroy(pointer) }
+
+    static func elements(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [(TopicPartitionOffset, rd_kafka_resp_err_t)] {
+        (0..<Int(list.pointee.cnt)).map { index in
+            let element = list.pointee.elems[index]
+            return (TopicPartitionOffset(TopicPartition(String(cString: element.topic), element.partition), offset: element.offset), element.err)
+        }
+    }
+
+    /// The first per-partition error in a list librdkafka filled in, as a ``KafkaError``.
+    static func firstError(of list: UnsafePointer<rd_kafka_topic_partition_list_t>, _ context: String) -> KafkaError? {
+        for (entry, err) in elements(of: list) where err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            return KafkaError(code: err, "\(context) \(entry.topicPartition)")
+        }
+        return nil
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least 0, as librdkafka's timeouts take them.
+    var milliseconds: Int32 {
+        let (seconds, attoseconds) = components
+        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return Int32(clamping: max(0, ms))
+    }
+}

@@ -1,0 +1,315 @@
+import CRdKafka
+import Foundation
+import Logging
+
+/// A Kafka producer over librdkafka: explicit partition, key and headers, delivery reports awaited per
+/// batch, idempotence on, flush on close, and the transactional API with librdkafka's error classes.
+///
+/// Producing never blocks: a full local queue is waited out asynchronously. Delivery reports are served
+/// on the producer's own polling thread; blocking calls (flush, transactions) run on a control thread.
+public final class KafkaProducer: Sendable {
+    private let handle: KafkaHandle
+    private let control: KafkaThread
+    private let poller: Poller
+    private let opaque: UnsafeMutableRawPointer.Sendable
+    private let closed = LockedFlag()
+    public let logger: Logger
+
+    /// Creates a producer. With `transactionalID`, call ``initTransactions(timeout:)`` before producing.
+    public init(configuration: KafkaConfiguration, transactionalID: String? = nil, logger: Logger) throws(KafkaError) {
+        var configuration = configuration
+        for (key, value) in [("enable.idempotence", "true"), ("linger.ms", "5")] where configuration[key] == nil {
+            configuration[key] = value
+        }
+        if let transactionalID { configuration["transactional.id"] = transactionalID }
+        self.logger = logger
+        let conf = try configuration.makeNative()
+        let context = ClientContext(logger: logger, secrets: configuration.secretValues)
+        let opaque = context.install(on: conf)
+        self.opaque = .init(opaque)
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+            guard let message, let token = message.pointee._private else { return }
+            Unmanaged<DeliveryToken>.fromOpaque(token).takeRetainedValue().complete(message.pointee)
+        }
+        let rk: OpaquePointer
+        do {
+            rk = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
+        } catch {
+            ClientContext.release(opaque)
+            throw error
+        }
+        handle = KafkaHandle(pointer: rk)
+        control = KafkaThread(name: "kafka-producer-control")
+        poller = Poller(handle: handle)
+    }
+
+    deinit {
+        if !closed.isSet {
+            poller.stop()
+            let handle = handle, opaque = opaque
+            control.submit {
+                rd_kafka_destroy(handle.pointer)
+                ClientContext.release(opaque.pointer)
+            }
+            control.stop()
+        }
+    }
+
+    /// Produces every record and waits for all their delivery reports. Throws when any record could not
+    /// be delivered, after every record has been resolved, naming how many failed and the first reason.
+    @discardableResult
+    public func send(_ records: [ProducerRecord]) async throws -> [DeliveryReport] {
+        guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
+        guard !records.isEmpty else { return [] }
+        let batch = DeliveryBatch(count: records.count)
+        for (index, record) in records.enumerated() {
+            while true {
+                let token = Unmanaged.passRetained(DeliveryToken(batch: batch, index: index))
+                let error = Self.produce(handle.pointer, record, opaque: token.toOpaque())
+                guard let error else { break }
+                token.release()
+                let code = rd_kafka_error_code(error)
+                if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                    rd_kafka_error_destroy(error)
+                    try? await Task.sleep(for: .milliseconds(2))
+                    continue
+                }
+                batch.fail(index, KafkaError(consuming: error, "produce to \(record.topic)"))
+                break
+            }
+        }
+        return try await batch.wait()
+    }
+
+    private static func produce(_ rk: OpaquePointer, _ record: ProducerRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
+        record.topic.withCString { topic in
+            record.value.withUnsafeBytes { value in
+                withKey(record.key) { key in
+                    withNativeHeaders(record.headers) { headers in
+                        var fields: [rd_kafka_vu_t] = []
+                        fields.reserveCapacity(6 + record.headers.count)
+                        var field = rd_kafka_vu_t()
+                        field.vtype = RD_KAFKA_VTYPE_TOPIC; field.u.cstr = topic; fields.append(field)
+                        field = rd_kafka_vu_t()
+                        field.vtype = RD_KAFKA_VTYPE_PARTITION; field.u.i32 = record.partition ?? -1; fields.append(field)
+                        field = rd_kafka_vu_t()
+                        field.vtype = RD_KAFKA_VTYPE_VALUE
+                        field.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress); field.u.mem.size = value.count
+                        fields.append(field)
+                        if let key {
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_KEY
+                            field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress); field.u.mem.size = key.count
+                            fields.append(field)
+                        }
+                        field = rd_kafka_vu_t()
+                        field.vtype = RD_KAFKA_VTYPE_MSGFLAGS; field.u.i = RD_KAFKA_MSG_F_COPY; fields.append(field)
+                        field = rd_kafka_vu_t()
+                        field.vtype = RD_KAFKA_VTYPE_OPAQUE; field.u.ptr = opaque; fields.append(field)
+                        for header in headers {
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_HEADER
+                            field.u.header.name = header.name
+                            field.u.header.val = header.value
+                            field.u.header.size = header.size
+                            fields.append(field)
+                        }
+                        return rd_kafka_produceva(rk, fields, fields.count)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func withKey<T>(_ key: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+        guard let key else { return body(nil) }
+        return key.withUnsafeBytes { body($0) }
+    }
+
+    /// Headers as C memory that stays valid for the produce call (librdkafka copies it).
+    private static func withNativeHeaders<T>(
+        _ headers: [KafkaHeader], _ body: ([(name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int)]) -> T
+    ) -> T {
+        guard !headers.isEmpty else { return body([]) }
+        var allocations: [UnsafeMutableRawPointer] = []
+        defer { allocations.forEach { free($0) } }
+        let native = headers.map { header -> (name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int) in
+            let name = strdup(header.name)!
+            allocations.append(UnsafeMutableRawPointer(name))
+            guard let value = header.value else { return (UnsafePointer(name), nil, -1) }
+            let copy = malloc(max(1, value.count))!
+            allocations.append(copy)
+            value.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(copy), byteCount: value.count) }
+            return (UnsafePointer(name), UnsafeRawPointer(copy), value.count)
+        }
+        return body(native)
+    }
+
+    /// Waits until every queued message is delivered or `timeout` passes.
+    public func flush(timeout: Duration = .seconds(30)) async throws {
+        let handle = handle
+        try await control.perform {
+            let err = rd_kafka_flush(handle.pointer, timeout.milliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: err, "flush") }
+        }
+    }
+
+    /// Messages produced but not yet delivered.
+    public var outstandingMessages: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+
+    // MARK: Transactions
+
+    public func initTransactions(timeout: Duration = .seconds(30)) async throws {
+        try await transactional("init transactions") { rk in rd_kafka_init_transactions(rk, timeout.milliseconds) }
+    }
+
+    public func beginTransaction() async throws {
+        try await transactional("begin transaction") { rk in rd_kafka_begin_transaction(rk) }
+    }
+
+    /// Adds the consumer's positions to the transaction, committed with it.
+    public func sendOffsetsToTransaction(_ positions: [TopicPartitionOffset], consumer: KafkaConsumer, timeout: Duration = .seconds(30)) async throws {
+        try await transactional("send offsets to transaction") { rk in
+            let list = PartitionList(positions)
+            defer { list.destroy() }
+            return consumer.withGroupMetadata { metadata in
+                rd_kafka_send_offsets_to_transaction(rk, list.pointer, metadata, timeout.milliseconds)
+            }
+        }
+    }
+
+    public func commitTransaction(timeout: Duration = .seconds(30)) async throws {
+        try await transactional("commit transaction") { rk in rd_kafka_commit_transaction(rk, timeout.milliseconds) }
+    }
+
+    public func abortTransaction(timeout: Duration = .seconds(30)) async throws {
+        try await transactional("abort transaction") { rk in rd_kafka_abort_transaction(rk, timeout.milliseconds) }
+    }
+
+    private func transactional(_ what: String, _ call: @escaping @Sendable (OpaquePointer) -> OpaquePointer?) async throws {
+        let handle = handle
+        try await control.perform {
+            if let error = call(handle.pointer) { throw KafkaError(consuming: error, what) }
+        }
+    }
+
+    // MARK: Closing
+
+    /// Flushes what is queued (up to `timeout`), then frees the client. Messages still undelivered then
+    /// fail their batches with an error rather than vanish. Safe to call more than once.
+    public func close(timeout: Duration = .seconds(30)) async {
+        guard !closed.isSet else { return }
+        closed.set()
+        let handle = handle, opaque = opaque, logger = logger, poller = poller
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            control.submit {
+                let err = rd_kafka_flush(handle.pointer, timeout.milliseconds)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    logger.error("producer close: \(rd_kafka_outq_len(handle.pointer)) messages undelivered after \(timeout)")
+                    rd_kafka_purge(handle.pointer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+                    rd_kafka_poll(handle.pointer, 0)
+                }
+                poller.stop()
+                poller.waitUntilStopped()
+                rd_kafka_destroy(handle.pointer)
+                ClientContext.release(opaque.pointer)
+                continuation.resume()
+            }
+        }
+        control.stop()
+    }
+}
+
+/// Serves delivery reports: `rd_kafka_poll` in a loop on a dedicated thread.
+///
+/// `@unchecked Sendable`: `stopped` and `finished` are `LockedFlag`s; the handle is only polled here.
+final class Poller: @unchecked Sendable {
+    private let stopped = LockedFlag()
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(handle: KafkaHandle) {
+        let thread = Thread { [stopped, finished] in
+            while !stopped.isSet { rd_kafka_poll(handle.pointer, 50) }
+            finished.signal()
+        }
+        thread.name = "kafka-producer-poll"
+        thread.start()
+    }
+
+    func stop() { stopped.set() }
+    func waitUntilStopped() { finished.wait() }
+}
+
+/// The delivery state of one `send` call.
+///
+/// `@unchecked Sendable`: every field is accessed under `lock`.
+final class DeliveryBatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var remaining: Int
+    private var reports: [DeliveryReport?]
+    private var failures: [KafkaError] = []
+    private var continuation: CheckedContinuation<[DeliveryReport], Error>?
+
+    init(count: Int) {
+        remaining = count
+        reports = Array(repeating: nil, count: count)
+    }
+
+    func deliver(_ index: Int, _ report: DeliveryReport) { resolve { $0.reports[index] = report } }
+
+    func fail(_ index: Int, _ error: KafkaError) { resolve { $0.failures.append(error) } }
+
+    private func resolve(_ update: (DeliveryBatch) -> Void) {
+        lock.lock()
+        update(self)
+        remaining -= 1
+        let finished = remaining == 0 ? continuation : nil
+        if finished != nil { continuation = nil }
+        let result = finished != nil ? outcome() : nil
+        lock.unlock()
+        if let finished, let result { finished.resume(with: result) }
+    }
+
+    private func outcome() -> Result<[DeliveryReport], Error> {
+        if let first = failures.first {
+            var error = first
+            error.message = "\(failures.count) of \(reports.count) messages were not delivered; first: \(first.message)"
+            return .failure(error)
+        }
+        return .success(reports.map { $0! })
+    }
+
+    func wait() async throws -> [DeliveryReport] {
+        try await withCheckedThrowingContinuation { continuation in
+            lock.lock()
+            if remaining == 0 {
+                let result = outcome()
+                lock.unlock()
+                continuation.resume(with: result)
+            } else {
+                self.continuation = continuation
+                lock.unlock()
+            }
+        }
+    }
+}
+
+/// One message's link to its batch, carried through librdkafka as the message opaque.
+final class DeliveryToken {
+    let batch: DeliveryBatch
+    let index: Int
+
+    init(batch: DeliveryBatch, index: Int) {
+        self.batch = batch
+        self.index = index
+    }
+
+    func complete(_ message: rd_kafka_message_t) {
+        if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let topic = String(cString: rd_kafka_topic_name(message.rkt))
+            batch.deliver(index, DeliveryReport(topicPartition: TopicPartition(topic, message.partition), offset: message.offset))
+        } else {
+            batch.fail(index, KafkaError(code: message.err, "deliver to \(String(cString: rd_kafka_topic_name(message.rkt)))[\(message.partition)]"))
+        }
+    }
+}

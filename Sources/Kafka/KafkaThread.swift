@@ -1,0 +1,111 @@
+import Foundation
+
+/// A dedicated OS thread that runs jobs one after another: every blocking librdkafka call happens here,
+/// never on Swift's cooperative thread pool.
+///
+/// `@unchecked Sendable`: all mutable state (`jobs`, `stopping`) is read and written only while holding
+/// `condition`'s lock; the thread itself is started once in `init` and never reassigned.
+final class KafkaThread: @unchecked Sendable {
+    typealias Job = () -> Void
+
+    private let condition = NSCondition()
+    private var jobs: [Job] = []
+    private var stopping = false
+    private var finished = false
+    /// Wakes the thread when it is parked inside a librdkafka poll rather than on `condition`.
+    private let wake: (@Sendable () -> Void)?
+
+    init(name: String, wake: (@Sendable () -> Void)? = nil) {
+        self.wake = wake
+        // The thread keeps this object alive until `main` returns, so a stopped thread never touches
+        // freed state.
+        let thread = Thread { self.main() }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Queues a job; it runs after the jobs queued before it.
+    func submit(_ job: @escaping Job) {
+        condition.lock()
+        let accepted = !finished
+        if accepted { jobs.append(job) }
+        condition.signal()
+        condition.unlock()
+        if accepted { wake?() } else { job() }
+    }
+
+    /// Runs `body` on the thread and returns its result to the awaiting task.
+    func perform<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            submit { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// From the thread itself: runs queued jobs; returns whether any ran.
+    @discardableResult
+    func runPendingJobs() -> Bool {
+        condition.lock()
+        let pending = jobs
+        jobs.removeAll()
+        condition.unlock()
+        for job in pending { job() }
+        return !pending.isEmpty
+    }
+
+    /// From the thread itself: keeps running jobs until `done` holds. Used while a librdkafka callback
+    /// waits for async code that may itself need this thread (a rebalance hook that commits).
+    func serve(until done: () -> Bool) {
+        while !done() {
+            if runPendingJobs() { continue }
+            condition.lock()
+            if jobs.isEmpty { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.01)) }
+            condition.unlock()
+        }
+    }
+
+    /// Lets the thread finish the jobs already queued, then end. Jobs submitted later run on the caller.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        wake?()
+    }
+
+    private func main() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if jobs.isEmpty && stopping {
+                finished = true
+                condition.unlock()
+                return
+            }
+            let pending = jobs
+            jobs.removeAll()
+            condition.unlock()
+            for job in pending { job() }
+        }
+    }
+}
+
+/// A flag set from one thread and read from another.
+///
+/// `@unchecked Sendable`: `value` is only accessed under `lock`.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+
+struct MockBroker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mock-broker",
+        abstract: "Run librdkafka's mock Kafka cluster for local use and tests.",
+        discussion: """
+            Starts a Kafka wire-protocol cluster inside this process (librdkafka's mock cluster), creates the \
+            topics, prints the bootstrap servers as the first line of standard output, and runs until SIGTERM \
+            or SIGINT. Any Kafka client can connect (kcat, kafka-python 2.0, the decider). Limits of the mock: \
+            about 5 MiB kept per partition (older records are dropped), no timestamp look-ups, transactional \
+            offsets not stored. Data is lost when it stops.
+            """
+    )
+
+    @Option(help: "Number of brokers (ids 1…N).")
+    var brokers: Int = 1
+
+    @Option(help: "Partitions of each topic.")
+    var partitions: Int = 3
+
+    @Option(name: .customLong("topic"), help: "A topic to create (repeatable). Default: the contract's three topics.")
+    var topics: [String] = []
+
+    func validate() throws {
+        guard brokers >= 1 else { throw ValidationError("--brokers must be at least 1") }
+        guard partitions >= 1 else { throw ValidationError("--partitions must be at least 1") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "mock-broker")
+        logger.logLevel = .warning
+        let cluster = try MockCluster(brokers: brokers, logger: logger)
+        let names = topics.isEmpty ? ["executor-results", "optimizer-decisions", "executor-results.dlq"] : topics
+        for name in names { try cluster.createTopic(name, partitions: partitions, replicationFactor: brokers) }
+        FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
+        let signal = await waitForTerminationSignal()
+        FileHandle.standardError.write(Data("mock-broker: stopping on \(signal)\n".utf8))
+        cluster.shutdown()
+    }
+}
+
+/// Suspends until SIGTERM or SIGINT arrives; returns its name.
+func waitForTerminationSignal() async -> String {
+    await withCheckedContinuation { continuation in
+        let resumed = NSLock()
+        var done = false
+        var sources: [DispatchSourceSignal] = []
+        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                resumed.lock()
+                defer { resumed.unlock() }
+                guard !done else { return }
+                done = true
+                sources.forEach { $0.cancel() }
+                continuation.resume(returning: name)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
