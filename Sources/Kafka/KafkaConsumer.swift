@@ -231,6 +231,20 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The watermarks librdkafka last saw for a partition (no request is made); `nil` before any fetch.
+    public func cachedWatermarks(_ partitions: [TopicPartition]) async throws -> [TopicPartition: (low: Int64, high: Int64)] {
+        try await onThread { rk in
+            var result: [TopicPartition: (low: Int64, high: Int64)] = [:]
+            for partition in partitions {
+                var low: Int64 = -1, high: Int64 = -1
+                if rd_kafka_get_watermark_offsets(rk, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 {
+                    result[partition] = (low, high)
+                }
+            }
+            return result
+        }
+    }
+
     /// The offset of the first message at or after each time (ms since the epoch); -1 where none is.
     public func offsetsForTimes(_ times: [TopicPartitionOffset], timeout: Duration = .seconds(10)) async throws -> [TopicPartitionOffset] {
         try await onThread { rk in

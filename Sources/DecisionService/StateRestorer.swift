@@ -1,0 +1,71 @@
+import DecisionCore
+import Foundation
+import Kafka
+import Logging
+import WireFormat
+
+/// Rebuilds partition state from the decisions topic, whose partition p holds exactly the decisions for
+/// input partition p: every decision made under the current rules fingerprint, within the retention,
+/// up to the high watermark taken when the restore starts.
+struct StateRestorer: Sendable {
+    let configuration: KafkaConfiguration
+    let outputTopic: String
+    let fingerprint: String
+    let retentionMs: Int64?
+    let timeout: Duration
+    let logger: Logger
+
+    struct Result: Sendable {
+        var states: [Int32: PartitionState]
+        var decisionsRead: Int
+    }
+
+    func restore(_ partitions: [Int32], into emptyState: @Sendable () -> PartitionState, nowMs: Int64) async throws -> Result {
+        var states = Dictionary(uniqueKeysWithValues: partitions.map { ($0, emptyState()) })
+        guard !partitions.isEmpty else { return Result(states: states, decisionsRead: 0) }
+        var restoreConfiguration = configuration
+        restoreConfiguration["enable.auto.commit"] = "false"
+        restoreConfiguration["group.instance.id"] = nil
+        let consumer = try KafkaConsumer(
+            configuration: restoreConfiguration, groupID: "optimizer-decider-restore-\(UUID().uuidString)", logger: logger)
+        do {
+            let result = try await read(partitions, with: consumer, states: &states, nowMs: nowMs)
+            await consumer.close(timeout: .seconds(5))
+            return result
+        } catch {
+            await consumer.close(timeout: .seconds(5))
+            throw error
+        }
+    }
+
+    private func read(_ partitions: [Int32], with consumer: KafkaConsumer, states: inout [Int32: PartitionState], nowMs: Int64) async throws -> Result {
+        var ends: [Int32: Int64] = [:]
+        var starts: [TopicPartitionOffset] = []
+        for partition in partitions {
+            let marks = try await consumer.watermarks(TopicPartition(outputTopic, partition), timeout: timeout)
+            if marks.high > marks.low {
+                ends[partition] = marks.high
+                starts.append(TopicPartitionOffset(TopicPartition(outputTopic, partition), offset: marks.low))
+            }
+        }
+        guard !starts.isEmpty else { return Result(states: states, decisionsRead: 0) }
+        try await consumer.assign(starts)
+        var read = 0
+        let deadline = ContinuousClock.now + timeout
+        while !ends.isEmpty {
+            guard ContinuousClock.now < deadline else {
+                throw ServiceError("restoring state from \(outputTopic) partitions \(ends.keys.sorted()) did not finish within \(timeout)")
+            }
+            for message in try await consumer.nextBatch(maxMessages: 5000, timeout: .milliseconds(200)) {
+                guard let end = ends[message.partition], message.offset < end else { continue }
+                read += 1
+                if message.offset >= end - 1 { ends[message.partition] = nil }
+                guard let record = DecisionRecord.parse(message.value), record.rulesFingerprint == fingerprint else { continue }
+                let atMs = message.timestampMs ?? nowMs
+                if let retentionMs, atMs < nowMs - retentionMs { continue }
+                states[message.partition]!.record(record.decisionID, workflowID: record.workflowID, point: record.point, atMs: atMs)
+            }
+        }
+        return Result(states: states, decisionsRead: read)
+    }
+}
