@@ -1,0 +1,174 @@
+import ArgumentParser
+import DecisionCore
+import DecisionService
+import Foundation
+import Kafka
+import Logging
+import WireFormat
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "See the whole pipeline work: embedded broker, generated executor traffic, the service, a summary.",
+        discussion: """
+            Starts librdkafka's mock cluster in this process, creates the three topics, runs the service on it \
+            (the same code as `run`), publishes a burst of realistic executor runs (some duplicated, one bad \
+            message of every dead-letter reason, one workflow that degrades run after run), waits until every \
+            message is handled, reads the decisions and dead letters back from their topics and prints what \
+            was decided. Needs no Kafka and no network beyond loopback.
+            """
+    )
+
+    @Option(help: "How many executor runs to generate.")
+    var runs: Int = 240
+
+    @Option(help: "Partitions of each topic.")
+    var partitions: Int = 3
+
+    @Option(help: "A rules file, YAML or JSON (default: the seed's rules).")
+    var rules: String?
+
+    @Option(help: "Serve /metrics, /healthz and /readyz on this host:port while the demo runs (default: off).")
+    var metricsAddress: String = "off"
+
+    @Flag(help: "Show the service's own log lines.")
+    var verbose = false
+
+    func validate() throws {
+        guard (1...100_000).contains(runs) else { throw ValidationError("--runs must be between 1 and 100000") }
+        guard (1...64).contains(partitions) else { throw ValidationError("--partitions must be between 1 and 64") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "optimizer-decider") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = verbose ? .info : .error
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        for topic in ["executor-results", "optimizer-decisions", "executor-results.dlq"] {
+            try cluster.createTopic(topic, partitions: partitions)
+        }
+        var settings = ServiceSettings(bootstrapServers: cluster.bootstrapServers)
+        settings.rules = try loadRules(rules)
+        settings.maximumMessageBytes = 64 * 1024
+        settings.kafka["session.timeout.ms"] = "6000"
+        settings.kafka["heartbeat.interval.ms"] = "500"
+        let pipeline = DecisionPipeline(settings: settings, logger: logger)
+        let server = try startMetricsServer(metricsAddress, pipeline: pipeline, logger: logger)
+        defer { server?.stop() }
+        let stop = StopSignal()
+        let service = Task { try await pipeline.run(until: stop) }
+
+        print("optimizer-decider demo: mock Kafka cluster at \(cluster.bootstrapServers), \(partitions) partitions per topic")
+        var traffic = DemoTraffic()
+        let messages = traffic.messages(runs: runs)
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        try await producer.send(messages.map { ProducerRecord(topic: "executor-results", key: Array($0.key.utf8), value: $0.value) })
+        await producer.close()
+        let distinctRuns = Set(messages.compactMap(\.run)).count
+        print("published \(messages.count) executor messages: \(distinctRuns) distinct runs, \(messages.count - distinctRuns - 7) duplicate deliveries, 7 bad messages")
+
+        let deadline = ContinuousClock.now + .seconds(90)
+        while pipeline.metrics.counter("optimizer_decider_duplicates_total") + decidedCount(pipeline.metrics) + deadLetterCount(pipeline.metrics) < Double(messages.count) {
+            if ContinuousClock.now > deadline || stop.isRaised { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        stop.raise()
+        try await service.value
+        let (decisions, deadLetters) = try await readBack(cluster.bootstrapServers, logger: logger)
+        printSummary(decisions: decisions, deadLetters: deadLetters, metrics: pipeline.metrics)
+        guard decisions.count == distinctRuns else {
+            throw CommandFailure("expected \(distinctRuns) decisions, found \(decisions.count) on optimizer-decisions")
+        }
+        cluster.shutdown()
+    }
+
+    private func decidedCount(_ metrics: ServiceMetrics) -> Double {
+        ["false", "true"].flatMap { optimize in
+            ["none", "clarity_focus", "efficiency_focus", "structure_focus"].map { metrics.counter("optimizer_decider_decisions_total", [("should_optimize", optimize), ("strategy", $0)]) }
+        }.reduce(0, +)
+    }
+
+    private func deadLetterCount(_ metrics: ServiceMetrics) -> Double {
+        RejectionReason.allCases.map { metrics.counter("optimizer_decider_dead_letters_total", [("reason", $0.rawValue)]) }.reduce(0, +)
+    }
+
+    /// Everything on the decisions and dead-letter topics, read with a fresh consumer.
+    private func readBack(_ bootstrap: String, logger: Logger) async throws -> ([JSONObject], [[String: String]]) {
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "demo-reader", logger: logger)
+        var positions: [TopicPartitionOffset] = []
+        var ends: [TopicPartition: Int64] = [:]
+        for topic in ["optimizer-decisions", "executor-results.dlq"] {
+            for partition in 0..<Int32(partitions) {
+                let tp = TopicPartition(topic, partition)
+                let marks = try await consumer.watermarks(tp)
+                if marks.high > marks.low {
+                    ends[tp] = marks.high
+                    positions.append(TopicPartitionOffset(tp, offset: marks.low))
+                }
+            }
+        }
+        var decisions: [JSONObject] = []
+        var deadLetters: [[String: String]] = []
+        if !positions.isEmpty {
+            try await consumer.assign(positions)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !ends.isEmpty && ContinuousClock.now < deadline {
+                for message in try await consumer.nextBatch(maxMessages: 5000, timeout: .milliseconds(200)) {
+                    if message.offset >= (ends[message.topicPartition] ?? 0) - 1 { ends[message.topicPartition] = nil }
+                    if message.topic == "optimizer-decisions" {
+                        if case let .object(object)? = try? JSONParser.parse(message.value) { decisions.append(object) }
+                    } else {
+                        deadLetters.append(Dictionary(message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 }))
+                    }
+                }
+            }
+        }
+        await consumer.close()
+        return (decisions, deadLetters)
+    }
+
+    private func printSummary(decisions: [JSONObject], deadLetters: [[String: String]], metrics: ServiceMetrics) {
+        func string(_ object: JSONObject, _ key: String) -> String {
+            if case let .string(text)? = object[key] { return text }
+            return "-"
+        }
+        print("\ndecisions on optimizer-decisions: \(decisions.count) (duplicates suppressed: \(Int(metrics.counter("optimizer_decider_duplicates_total"))))\n")
+        let header = ["workflow", "runs", "optimize", "clarity", "efficiency", "structure", "regressions", "top reasons"]
+        var rows: [[String]] = []
+        let byWorkflow = Dictionary(grouping: decisions) { string($0, "workflow_id") }
+        for workflow in byWorkflow.keys.sorted() {
+            let group = byWorkflow[workflow]!
+            let optimize = group.filter { $0["should_optimize"] == .bool(true) }
+            let strategies = Dictionary(grouping: optimize) { string($0, "strategy") }.mapValues(\.count)
+            var reasons: [String: Int] = [:]
+            var regressions = 0
+            for decision in group {
+                if case let .array(list)? = decision["reasons"] {
+                    for case let .object(reason) in list { reasons[string(reason, "code"), default: 0] += 1 }
+                }
+                if case let .array(list)? = decision["regressions"] { regressions += list.count }
+            }
+            let top = reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(2).map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+            rows.append([workflow, String(group.count), String(optimize.count), String(strategies["clarity_focus"] ?? 0),
+                         String(strategies["efficiency_focus"] ?? 0), String(strategies["structure_focus"] ?? 0), String(regressions), top.isEmpty ? "-" : top])
+        }
+        printTable(header, rows)
+        let regressed = decisions.filter { if case let .array(list)? = $0["regressions"] { return !list.isEmpty } else { return false } }
+        if let example = regressed.last(where: { string($0, "workflow_id") == "wf-degrading" }) ?? regressed.last, case let .array(list)? = example["regressions"], case let .object(first)? = list.first {
+            print("\nexample regression (\(string(example, "workflow_id")) \(string(example, "run_id"))): \(string(first, "message"))")
+        }
+        print("\ndead letters on executor-results.dlq: \(deadLetters.count)")
+        for letter in deadLetters.sorted(by: { ($0["dlq-reason"] ?? "") < ($1["dlq-reason"] ?? "") }) {
+            print("  \((letter["dlq-reason"] ?? "?").padding(toLength: 19, withPad: " ", startingAt: 0)) \(letter["dlq-error"] ?? "")")
+        }
+        print("\nTry it yourself: optimizer-decider mock-broker, then optimizer-decider run --bootstrap-servers <printed address> (see README).")
+    }
+
+    private func printTable(_ header: [String], _ rows: [[String]]) {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        print(line(header))
+        print(line(widths.map { String(repeating: "-", count: $0) }))
+        rows.forEach { print(line($0)) }
+    }
+}
