@@ -102,7 +102,11 @@ public final class DecisionPipeline: Sendable {
         let producer: KafkaProducer
         do {
             try await checkTopics(consumer)
-            producer = try KafkaProducer(configuration: settings.kafka, logger: logger)
+            var producerConfiguration = settings.kafka
+            // Dead letters carry the input bytes unchanged, even above the input limit: let the broker,
+            // not the client, decide what the DLQ topic accepts.
+            if producerConfiguration["message.max.bytes"] == nil { producerConfiguration["message.max.bytes"] = "67108864" }
+            producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         } catch {
             await consumer.close(timeout: .seconds(5))
             throw error
@@ -164,11 +168,7 @@ public final class DecisionPipeline: Sendable {
             }
             positions[message.partition] = message.offset + 1
         }
-        do {
-            try await producer.send(records)
-        } catch {
-            throw ServiceError("decisions or dead letters could not be delivered, so their input offsets are not committed: \(error)")
-        }
+        try await deliver(records, with: producer)
         try await consumer.storeOffsets(positions.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value) })
         record(batch: batch, decided: decided, duplicates: duplicates, rejected: rejected, regressions: regressions, since: received)
         let marks = try await consumer.cachedWatermarks(positions.keys.map { TopicPartition(settings.inputTopic, $0) })
@@ -181,6 +181,39 @@ public final class DecisionPipeline: Sendable {
         metrics.set("optimizer_decider_state_entries", to: Double(size.decisions))
         metrics.set("optimizer_decider_state_workflows", to: Double(size.workflows))
     }
+
+    /// Sends a batch's output and waits for every delivery. A dead letter the DLQ refuses as too large
+    /// is sent again without its value, with its size and SHA-256 in headers, so it still leaves a trace;
+    /// any other failure stops the service before the offsets move (a restart re-decides and deduplicates).
+    private func deliver(_ records: [ProducerRecord], with producer: KafkaProducer) async throws {
+        let results = try await producer.sendEach(records)
+        var retries: [ProducerRecord] = []
+        for (record, result) in zip(records, results) {
+            guard case let .failure(error) = result else { continue }
+            if record.topic == settings.dlqTopic && error.code == Self.messageSizeTooLarge {
+                var stripped = record
+                stripped.value = []
+                stripped.headers += [
+                    KafkaHeader("dlq-value-omitted", "\(record.value.count) bytes: larger than the dead-letter topic accepts"),
+                    KafkaHeader("dlq-value-sha256", hexString(SHA256.hash(record.value))),
+                ]
+                logger.warning("dead letter too large for \(settings.dlqTopic); sent without its value", metadata: ["bytes": "\(record.value.count)"])
+                retries.append(stripped)
+            } else {
+                throw ServiceError("output could not be delivered to \(record.topic), so the input offsets are not committed: \(error)")
+            }
+        }
+        if !retries.isEmpty {
+            do {
+                try await producer.send(retries)
+            } catch {
+                throw ServiceError("dead letters could not be delivered to \(settings.dlqTopic), so the input offsets are not committed: \(error)")
+            }
+        }
+    }
+
+    /// librdkafka's and Kafka's MSG_SIZE_TOO_LARGE.
+    private static let messageSizeTooLarge: Int32 = 10
 
     private func record(batch: [KafkaMessage], decided: [(Bool, String)], duplicates: Int, rejected: [RejectionReason], regressions: [RegressionCode], since received: ContinuousClock.Instant) {
         var consumed: [Int32: Int] = [:]

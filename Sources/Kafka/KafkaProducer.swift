@@ -59,6 +59,20 @@ public final class KafkaProducer: Sendable {
     /// be delivered, after every record has been resolved, naming how many failed and the first reason.
     @discardableResult
     public func send(_ records: [ProducerRecord]) async throws -> [DeliveryReport] {
+        let results = try await sendEach(records)
+        let failures = results.compactMap { result -> KafkaError? in
+            if case let .failure(error) = result { return error }
+            return nil
+        }
+        if var first = failures.first {
+            first.message = "\(failures.count) of \(records.count) messages were not delivered; first: \(first.message)"
+            throw first
+        }
+        return results.map { try! $0.get() }
+    }
+
+    /// Produces every record and waits for all their delivery reports: one result per record, in order.
+    public func sendEach(_ records: [ProducerRecord]) async throws -> [Result<DeliveryReport, KafkaError>] {
         guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
         guard !records.isEmpty else { return [] }
         let batch = DeliveryBatch(count: records.count)
@@ -78,7 +92,7 @@ public final class KafkaProducer: Sendable {
                 break
             }
         }
-        return try await batch.wait()
+        return await batch.wait()
     }
 
     private static func produce(_ rk: OpaquePointer, _ record: ProducerRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
@@ -246,18 +260,17 @@ final class Poller: @unchecked Sendable {
 final class DeliveryBatch: @unchecked Sendable {
     private let lock = NSLock()
     private var remaining: Int
-    private var reports: [DeliveryReport?]
-    private var failures: [KafkaError] = []
-    private var continuation: CheckedContinuation<[DeliveryReport], Error>?
+    private var results: [Result<DeliveryReport, KafkaError>?]
+    private var continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>?
 
     init(count: Int) {
         remaining = count
-        reports = Array(repeating: nil, count: count)
+        results = Array(repeating: nil, count: count)
     }
 
-    func deliver(_ index: Int, _ report: DeliveryReport) { resolve { $0.reports[index] = report } }
+    func deliver(_ index: Int, _ report: DeliveryReport) { resolve { $0.results[index] = .success(report) } }
 
-    func fail(_ index: Int, _ error: KafkaError) { resolve { $0.failures.append(error) } }
+    func fail(_ index: Int, _ error: KafkaError) { resolve { $0.results[index] = .failure(error) } }
 
     private func resolve(_ update: (DeliveryBatch) -> Void) {
         lock.lock()
@@ -265,27 +278,18 @@ final class DeliveryBatch: @unchecked Sendable {
         remaining -= 1
         let finished = remaining == 0 ? continuation : nil
         if finished != nil { continuation = nil }
-        let result = finished != nil ? outcome() : nil
+        let outcome = finished != nil ? results.map { $0! } : nil
         lock.unlock()
-        if let finished, let result { finished.resume(with: result) }
+        if let finished, let outcome { finished.resume(returning: outcome) }
     }
 
-    private func outcome() -> Result<[DeliveryReport], Error> {
-        if let first = failures.first {
-            var error = first
-            error.message = "\(failures.count) of \(reports.count) messages were not delivered; first: \(first.message)"
-            return .failure(error)
-        }
-        return .success(reports.map { $0! })
-    }
-
-    func wait() async throws -> [DeliveryReport] {
-        try await withCheckedThrowingContinuation { continuation in
+    func wait() async -> [Result<DeliveryReport, KafkaError>] {
+        await withCheckedContinuation { continuation in
             lock.lock()
             if remaining == 0 {
-                let result = outcome()
+                let outcome = results.map { $0! }
                 lock.unlock()
-                continuation.resume(with: result)
+                continuation.resume(returning: outcome)
             } else {
                 self.continuation = continuation
                 lock.unlock()

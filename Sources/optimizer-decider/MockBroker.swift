@@ -22,7 +22,9 @@ struct MockBroker: AsyncParsableCommand {
     @Option(help: "Partitions of each topic.")
     var partitions: Int = 3
 
-    @Option(name: .customLong("topic"), help: "A topic to create (repeatable). Default: the contract's three topics.")
+    @Option(name: .customLong("topic"), help: ArgumentHelp(
+        "A topic to create, with its own partition count after a colon if it differs (repeatable). Default: the contract's three topics.",
+        valueName: "name[:partitions]"))
     var topics: [String] = []
 
     func validate() throws {
@@ -35,7 +37,16 @@ struct MockBroker: AsyncParsableCommand {
         logger.logLevel = .warning
         let cluster = try MockCluster(brokers: brokers, logger: logger)
         let names = topics.isEmpty ? ["executor-results", "optimizer-decisions", "executor-results.dlq"] : topics
-        for name in names { try cluster.createTopic(name, partitions: partitions, replicationFactor: brokers) }
+        for spec in names {
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let name = parts.first, !name.isEmpty else { throw ValidationError("--topic needs a name") }
+            var count = partitions
+            if parts.count == 2 {
+                guard let given = Int(parts[1]), given >= 1 else { throw ValidationError("--topic \(spec): the partition count must be a positive integer") }
+                count = given
+            }
+            try cluster.createTopic(name, partitions: count, replicationFactor: brokers)
+        }
         FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
         let signal = await waitForTerminationSignal()
         FileHandle.standardError.write(Data("mock-broker: stopping on \(signal)\n".utf8))

@@ -46,6 +46,9 @@ struct ServiceOptions: ParsableArguments {
     @Option(help: "Messages per batch (default: 1000). Env: DECIDER_BATCH_SIZE.")
     var batchSize: Int?
 
+    @Option(help: "Seconds to wait for the brokers at startup before giving up (default: 30). Env: DECIDER_STARTUP_TIMEOUT.")
+    var startupTimeout: Double?
+
     @Option(help: "Log format: text or json (default: text). Env: DECIDER_LOG_FORMAT.")
     var logFormat: String?
 
@@ -123,6 +126,10 @@ struct ServiceOptions: ParsableArguments {
         if let hours = try number(dedupRetentionHours, "DEDUP_RETENTION_HOURS", "dedup-retention-hours") {
             guard hours > 0, hours.isFinite else { throw CommandFailure("--dedup-retention-hours must be positive") }
             settings.dedupRetention = .milliseconds(Int64(hours * 3_600_000))
+        }
+        if let seconds = try number(startupTimeout, "STARTUP_TIMEOUT", "startup-timeout") {
+            guard seconds > 0, seconds.isFinite else { throw CommandFailure("--startup-timeout must be positive") }
+            settings.startupTimeout = .milliseconds(Int64(seconds * 1000))
         }
         if let size = try number(batchSize, "BATCH_SIZE", "batch-size") {
             guard (1...100_000).contains(size) else { throw CommandFailure("--batch-size must be between 1 and 100000") }

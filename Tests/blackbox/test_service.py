@@ -1,0 +1,211 @@
+"""`optimizer-decider run` end to end, black box: a mock-broker process, the service as a child process,
+executor traffic produced and decisions consumed with kafka-python (an independent Kafka implementation)."""
+import json
+import random
+import threading
+import time
+
+from kafka import KafkaProducer
+from conftest import (ROOT, MockBroker, Service, json_lines, producer, read_all, run_cli, send, wait_for)
+
+SAMPLE = (ROOT / "examples" / "executor-results.jsonl").read_text().splitlines()
+
+
+def workflow_key(line):
+    """Producers key by workflow_id, so all copies of a run share a partition (contract section 4)."""
+    try:
+        return json.loads(line).get("workflow_id", "wf-none").encode()
+    except (ValueError, AttributeError):
+        return b"wf-unparseable"
+
+
+def decisions_by_run(bootstrap, partitions=3):
+    records = read_all(bootstrap, "optimizer-decisions", partitions)
+    runs = {}
+    for record in records:
+        decision = json.loads(record.value)
+        runs.setdefault((decision["workflow_id"], decision["run_id"]), []).append((record, decision))
+    return runs
+
+
+def run_result(workflow, run, succeeded=9, total=10):
+    tasks = [{"task_id": f"t{i}", "task_status": "succeeded" if i < succeeded else "failed", "execution_time": 0.5 + i / 10,
+              "error_message": None if i < succeeded else "quota exceeded", "attempt_count": 1, "test_result": None}
+             for i in range(total)]
+    return json.dumps({
+        "run_id": run, "workflow_id": workflow, "started_at": "2025-11-19T10:00:00Z", "finished_at": "2025-11-19T10:00:30Z",
+        "statistics": {"total_tasks": total, "completed_tasks": total, "succeeded_tasks": succeeded, "failed_tasks": total - succeeded,
+                       "timeout_tasks": 0, "cancelled_tasks": 0, "error_tasks": 0, "total_tokens": 1000, "total_retries": 0,
+                       "success_rate": succeeded / total, "total_execution_time": 10.0, "avg_execution_time": 1.0, "total_cost": 0.05},
+        "task_results": tasks}).encode()
+
+
+def test_every_shape_and_every_dead_letter_reason(broker, tmp_path):
+    service = Service(broker.bootstrap, tmp_path)
+    prod = producer(broker.bootstrap)
+    messages = [(workflow_key(line), line.encode()) for line in SAMPLE]
+    too_large = (b"wf-big", b'{"success_rate": 1, "pad": "' + b"x" * (1024 * 1024) + b'"}')
+    partitions = send(prod, messages)
+    big = KafkaProducer(bootstrap_servers=broker.bootstrap, max_request_size=4 * 1024 * 1024)
+    big_partition = send(big, [too_large])[0]
+    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= len(messages) + 1, 30,
+             lambda: service.output())
+    runs = decisions_by_run(broker.bootstrap)
+    assert len(runs) == 5 and all(len(v) == 1 for v in runs.values())
+    schemas = {d["input_schema"] for v in runs.values() for _, d in v}
+    assert schemas == {"executor.run_result/v1", "optimizer.test_execution_report/v1", "optimizer.baseline_metrics/legacy"}
+    for [(record, decision)] in runs.values():
+        assert record.partition == decision["source"]["partition"], "a decision goes to its input's partition number"
+        assert dict(record.headers) == {"content-type": b"application/json", "schema": b"optimizer.decision/v1"}
+        assert record.key.startswith(b"wf-"), "the input key, unchanged"
+    dlq = read_all(broker.bootstrap, "executor-results.dlq")
+    reasons = sorted(dict(r.headers)["dlq-reason"].decode() for r in dlq)
+    assert reasons == sorted(["invalid_json", "unsupported_schema", "inconsistent", "wrong_type", "invalid_value",
+                              "missing_field", "too_large"])
+    originals = {(p, line) for p, (_, line) in zip(partitions, messages)} | {(big_partition, too_large[1])}
+    for record in dlq:
+        headers = dict(record.headers)
+        assert (int(headers["dlq-source-partition"]), record.value) in originals, "bytes unchanged"
+        assert headers["dlq-source-topic"] == b"executor-results"
+        assert int(headers["dlq-source-offset"]) >= 0 and headers["dlq-error"]
+    assert service.terminate() == 0
+
+
+def test_duplicates_sent_seconds_apart_yield_one_decision(broker, tmp_path):
+    service = Service(broker.bootstrap, tmp_path)
+    prod = producer(broker.bootstrap)
+    message = (b"wf-dup", run_result("wf-dup", "run-1"))
+    send(prod, [message])
+    time.sleep(2)
+    send(prod, [message, message])
+    wait_for(lambda: service.metric("optimizer_decider_duplicates_total") >= 2, 20, service.output)
+    runs = decisions_by_run(broker.bootstrap)
+    assert [len(v) for v in runs.values()] == [1]
+    assert service.terminate() == 0
+
+
+def produce_stream(bootstrap, count, stop_event, bad_every=17, duplicate_every=5):
+    """Produces `count` runs over ~15 seconds, re-sending some and mixing in bad messages; returns the
+    valid run ids and the number of bad messages sent."""
+    prod = producer(bootstrap)
+    valid, bad = set(), 0
+    for i in range(count):
+        workflow = f"wf-{i % 7}"
+        if i % bad_every == 0:
+            send(prod, [(workflow.encode(), b'{"workflow_id": "' + workflow.encode() + b'", "success_rate": "bad"}')])
+            bad += 1
+            continue
+        run = f"run-{i}"
+        value = run_result(workflow, run, succeeded=random.Random(i).randint(5, 10))
+        send(prod, [(workflow.encode(), value)] * (2 if i % duplicate_every == 0 else 1))
+        valid.add((workflow, run))
+        if i % duplicate_every == 1 and i > 10:  # an executor retry of an older run
+            old = i - 10
+            if old % bad_every:
+                send(prod, [(f"wf-{old % 7}".encode(), run_result(f"wf-{old % 7}", f"run-{old}", succeeded=random.Random(old).randint(5, 10)))])
+        time.sleep(0.02)
+    stop_event.set()
+    return valid, bad
+
+
+def assert_exactly_once(bootstrap, valid, bad):
+    runs = decisions_by_run(bootstrap)
+    doubled = {k: len(v) for k, v in runs.items() if len(v) > 1}
+    assert not doubled, f"runs decided more than once: {doubled}"
+    assert set(runs) == valid, f"missing: {sorted(valid - set(runs))[:10]}, unexpected: {sorted(set(runs) - valid)[:10]}"
+    dlq = read_all(bootstrap, "executor-results.dlq")
+    # Dead letters are copied at least once (a crash between copy and commit copies again), never lost.
+    distinct = {(dict(r.headers)["dlq-source-partition"], dict(r.headers)["dlq-source-offset"]) for r in dlq}
+    assert len(distinct) == bad
+
+
+def test_kill_minus_nine_under_load_repeated_loses_and_doubles_nothing(broker, tmp_path):
+    service = Service(broker.bootstrap, tmp_path, name="victim")
+    done = threading.Event()
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(zip(("valid", "bad"), produce_stream(broker.bootstrap, 500, done))))
+    thread.start()
+    rng = random.Random(7)
+    kills = 0
+    while not done.is_set() or kills < 3:
+        time.sleep(rng.uniform(1.0, 3.0))
+        service.kill()
+        kills += 1
+        service = Service(broker.bootstrap, tmp_path, name="victim", wait_ready=False)
+    thread.join()
+    service.wait_ready(timeout=90)
+    total_sent = len(result["valid"]) + result["bad"]
+    wait_for(lambda: service.get("/metrics")[0] == 200 and lag_is_zero(broker.bootstrap), 90, service.output)
+    assert_exactly_once(broker.bootstrap, result["valid"], result["bad"])
+    assert total_sent > 0
+    assert service.terminate() == 0
+
+
+def lag_is_zero(bootstrap):
+    """The group has committed every input offset."""
+    from kafka import KafkaConsumer, TopicPartition
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id="optimizer-decider", enable_auto_commit=False)
+    parts = [TopicPartition("executor-results", p) for p in range(3)]
+    ends = consumer.end_offsets(parts)
+    committed = {p: consumer.committed(p) or 0 for p in parts}
+    consumer.close(autocommit=False)
+    return all(committed[p] >= ends[p] for p in parts)
+
+
+def test_two_instances_one_stopped_mid_stream(broker, tmp_path):
+    first = Service(broker.bootstrap, tmp_path, name="a")
+    second = Service(broker.bootstrap, tmp_path, name="b", wait_ready=False)
+    done = threading.Event()
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(zip(("valid", "bad"), produce_stream(broker.bootstrap, 300, done))))
+    thread.start()
+    time.sleep(4)
+    assert second.terminate() == 0, second.output()
+    thread.join()
+    wait_for(lambda: lag_is_zero(broker.bootstrap), 60, first.output)
+    assert_exactly_once(broker.bootstrap, result["valid"], result["bad"])
+    assert "partitions assigned" in first.output()
+    assert first.terminate() == 0
+
+
+def test_sigterm_under_load_exits_cleanly_within_ten_seconds(broker, tmp_path):
+    service = Service(broker.bootstrap, tmp_path)
+    prod = producer(broker.bootstrap)
+    send(prod, [(f"wf-{i % 5}".encode(), run_result(f"wf-{i % 5}", f"run-{i}")) for i in range(2000)])
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert service.terminate(timeout=12) == 0, service.output()
+    assert time.monotonic() - started < 10
+    assert "stopped cleanly" in service.output()
+    # Whatever was decided was committed: a restart decides the rest and nothing twice.
+    restarted = Service(broker.bootstrap, tmp_path, name="again")
+    wait_for(lambda: lag_is_zero(broker.bootstrap), 60, restarted.output)
+    runs = decisions_by_run(broker.bootstrap)
+    assert len(runs) == 2000 and all(len(v) == 1 for v in runs.values())
+    assert restarted.terminate() == 0
+
+
+def test_startup_errors_are_one_clear_line(tmp_path):
+    small = MockBroker(partitions=2, topics=["executor-results", "executor-results.dlq"])
+    try:
+        result = run_cli("run", "--bootstrap-servers", small.bootstrap, "--metrics-address", "off", timeout=60)
+        assert result.returncode != 0
+        assert b"topic optimizer-decisions does not exist" in result.stderr
+    finally:
+        small.stop()
+    uneven = MockBroker(partitions=3, topics=["executor-results", "optimizer-decisions:2", "executor-results.dlq:1"])
+    try:
+        result = run_cli("run", "--bootstrap-servers", uneven.bootstrap, "--metrics-address", "off", timeout=60)
+        assert result.returncode != 0
+        assert b"optimizer-decisions has 2 partitions, fewer than the 3 of executor-results" in result.stderr
+    finally:
+        uneven.stop()
+    result = run_cli("run", "--bootstrap-servers", "127.0.0.1:1", "--metrics-address", "off", "--startup-timeout", "3", timeout=60)
+    assert result.returncode != 0
+    assert b"cannot reach Kafka at 127.0.0.1:1" in result.stderr
+    rules = tmp_path / "bad.yaml"
+    rules.write_text("max_cost_per_request: -1\n")
+    result = run_cli("run", "--bootstrap-servers", "127.0.0.1:1", "--rules", str(rules), timeout=30)
+    assert result.returncode != 0 and b"max_cost_per_request" in result.stderr
+    result = run_cli("run", timeout=30)
+    assert result.returncode != 0 and b"--bootstrap-servers" in result.stderr
