@@ -1,0 +1,168 @@
+import DecisionCore
+import Foundation
+import Kafka
+import Testing
+import WireFormat
+@testable import DecisionService
+
+func key(_ n: UInt64) -> DecisionKey { DecisionKey(high: 0, low: n) }
+let point = BaselinePoint(successRate: 1, avgResponseTimeMs: 100, costPerRequest: 0.01)
+
+@Suite("Partition state")
+struct PartitionStateTests {
+    @Test func remembersDecisionsAndHistory() {
+        var state = PartitionState(retentionMs: nil, capacity: 10, historyWindow: 3)
+        for n: UInt64 in 1...5 { state.record(key(n), workflowID: "wf", point: BaselinePoint(successRate: Double(n) / 10, avgResponseTimeMs: 0, costPerRequest: 0), atMs: 0) }
+        #expect(state.contains(key(1)) && state.contains(key(5)))
+        #expect(!state.contains(key(6)))
+        #expect(state.baseline(for: "wf").map(\.successRate) == [0.3, 0.4, 0.5])
+        #expect(state.baseline(for: "other").isEmpty)
+        // A duplicate never joins the history.
+        state.record(key(5), workflowID: "wf", point: point, atMs: 0)
+        #expect(state.baseline(for: "wf").map(\.successRate) == [0.3, 0.4, 0.5])
+        #expect(state.decisionCount == 5)
+    }
+
+    @Test func retentionForgetsOldDecisions() {
+        var state = PartitionState(retentionMs: 1000, capacity: 100, historyWindow: 3)
+        state.record(key(1), workflowID: "wf", point: point, atMs: 0)
+        state.record(key(2), workflowID: "wf", point: point, atMs: 500)
+        state.expire(nowMs: 1000)
+        #expect(state.contains(key(1)), "exactly at the retention it is still kept")
+        state.expire(nowMs: 1001)
+        #expect(!state.contains(key(1)))
+        #expect(state.contains(key(2)))
+        state.expire(nowMs: 10_000)
+        #expect(state.decisionCount == 0)
+    }
+
+    @Test func capacityDropsTheOldestFirst() {
+        var state = PartitionState(retentionMs: nil, capacity: 3, historyWindow: 1)
+        for n: UInt64 in 1...5 { state.record(key(n), workflowID: "wf", point: point, atMs: Int64(n)) }
+        #expect(state.decisionCount == 3)
+        #expect(!state.contains(key(1)) && !state.contains(key(2)))
+        #expect(state.contains(key(3)) && state.contains(key(5)))
+    }
+
+    @Test func compactionKeepsOrderOverManyExpiries() {
+        var state = PartitionState(retentionMs: 10, capacity: 1_000_000, historyWindow: 1)
+        for n in 1...10_000 {
+            state.record(key(UInt64(n)), workflowID: "wf", point: point, atMs: Int64(n))
+            state.expire(nowMs: Int64(n))
+        }
+        #expect(state.decisionCount == 11)
+        #expect(state.contains(key(10_000)) && state.contains(key(9_990)) && !state.contains(key(9_989)))
+    }
+}
+
+@Suite("Decider and state store")
+struct DeciderTests {
+    static let sample: [[UInt8]] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/executor-results.jsonl")
+        return (try! String(contentsOf: url, encoding: .utf8)).split(separator: "\n").map { Array($0.utf8) }
+    }()
+
+    func messages(partition: Int32 = 0) -> [KafkaMessage] {
+        Self.sample.enumerated().map { KafkaMessage(topic: "executor-results", partition: partition, offset: Int64($0.offset), key: nil, value: $0.element) }
+    }
+
+    @Test func storeDecidesDeduplicatesAndRejectsInOrder() async {
+        let store = DecisionStateStore(decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 1000)
+        await store.install(store.emptyState(), for: 0)
+        let results = await store.process(messages(), nowMs: 1_763_546_400_000)
+        let kinds = results.map { result -> String in
+            switch result?.outcome {
+            case .decided?: "decided"
+            case .duplicate?: "duplicate"
+            case let .rejected(rejection)?: rejection.reason.rawValue
+            case nil: "not owned"
+            }
+        }
+        #expect(kinds == ["decided", "decided", "decided", "decided", "decided", "duplicate", "invalid_json", "unsupported_schema", "inconsistent", "wrong_type", "invalid_value", "missing_field"])
+        // Redelivery of the same batch (a restart without a commit) decides nothing new.
+        let again = await store.process(messages(), nowMs: 1_763_546_400_000)
+        let decidedAgain = again.filter { if case .decided? = $0?.outcome { true } else { false } }.count
+        #expect(decidedAgain == 0)
+        #expect(await store.size.decisions == 5)
+    }
+
+    @Test func messagesOfUnownedPartitionsAreNotProcessed() async {
+        let store = DecisionStateStore(decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 1000)
+        await store.install(store.emptyState(), for: 0)
+        #expect(await store.process(messages(partition: 1), nowMs: 0).allSatisfy { $0 == nil })
+        await store.drop([0])
+        #expect(await store.ownedPartitions.isEmpty)
+    }
+
+    @Test func decisionsReadBackRebuildTheSameState() async {
+        // What restore reads from the decisions topic reproduces dedup ids and history.
+        let decider = Decider(rules: ScoringRules())
+        var state = PartitionState(retentionMs: nil, capacity: 100, historyWindow: 20)
+        var encoder = DecisionEncoder()
+        var rebuilt = PartitionState(retentionMs: nil, capacity: 100, historyWindow: 20)
+        for (offset, line) in Self.sample.enumerated() {
+            let outcome = line.withUnsafeBytes {
+                decider.process($0, source: MessageSource(topic: "t", partition: 0, offset: Int64(offset), timestampMs: nil), nowMs: 0, state: &state, encoder: &encoder)
+            }
+            if case let .decided(_, json) = outcome, let record = DecisionRecord.parse(json) {
+                #expect(record.rulesFingerprint == decider.rulesFingerprint)
+                rebuilt.record(record.decisionID, workflowID: record.workflowID, point: record.point, atMs: 0)
+            }
+        }
+        #expect(rebuilt.decisionCount == state.decisionCount)
+        for workflow in ["wf-support-triage", "wf-invoice-extract", "wf-search-summarize", "wf-healthy", "wf-legacy"] {
+            #expect(rebuilt.baseline(for: workflow) == state.baseline(for: workflow))
+        }
+        #expect(DecisionRecord.parse(Array("{\"schema\":\"other\"}".utf8)) == nil)
+        #expect(DecisionRecord.parse(Array("not json".utf8)) == nil)
+    }
+}
+
+@Suite("Metrics and health endpoints")
+struct MetricsTests {
+    @Test func rendersPrometheusText() {
+        let metrics = ServiceMetrics()
+        metrics.increment("optimizer_decider_dead_letters_total", [("reason", "wrong_type")], by: 2)
+        metrics.set("optimizer_decider_consumer_lag", [("partition", "1")], to: 7)
+        metrics.observe("optimizer_decider_processing_seconds", seconds: 0.003, count: 4)
+        let text = metrics.render()
+        #expect(text.contains("# TYPE optimizer_decider_dead_letters_total counter\noptimizer_decider_dead_letters_total{reason=\"wrong_type\"} 2\n"))
+        #expect(text.contains("optimizer_decider_consumer_lag{partition=\"1\"} 7\n"))
+        #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.0025\"} 0\n"))
+        #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.005\"} 4\n"))
+        #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"+Inf\"} 4\n"))
+        #expect(text.contains("optimizer_decider_processing_seconds_count 4\n"))
+        #expect(ServiceMetrics.labelText([("a", "q\"uote\\n")]) == "{a=\"q\\\"uote\\\\n\"}")
+    }
+
+    @Test func httpServerAnswersAndStops() throws {
+        let server = try HTTPServer(address: "127.0.0.1:0", logger: .init(label: "t")) { path in
+            path == "/healthz" ? .init(status: 200, body: "ok\n") : .init(status: 404, body: "no\n")
+        }
+        defer { server.stop() }
+        func get(_ path: String) throws -> String {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = UInt16(server.boundAddress.split(separator: ":").last!)!.bigEndian
+            inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+            let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            #expect(connected == 0)
+            let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            var response: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { break }
+                response += buffer[0..<count]
+            }
+            return String(decoding: response, as: UTF8.self)
+        }
+        #expect(try get("/healthz").hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(try get("/healthz").hasSuffix("\r\n\r\nok\n"))
+        #expect(try get("/nope").hasPrefix("HTTP/1.1 404"))
+        #expect(throws: ServiceError.self) { _ = try HTTPServer(address: "nonsense", logger: .init(label: "t")) { _ in .init(status: 200, body: "") } }
+    }
+}
