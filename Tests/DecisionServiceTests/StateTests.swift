@@ -44,6 +44,17 @@ struct PartitionStateTests {
         #expect(state.contains(key(3)) && state.contains(key(5)))
     }
 
+    @Test func workflowHistoriesAreBoundedLeastRecentFirst() {
+        var state = PartitionState(retentionMs: nil, capacity: 1000, historyWindow: 2, maximumWorkflows: 10)
+        for n: UInt64 in 1...10 { state.record(key(n), workflowID: "wf-\(n)", point: point, atMs: 0) }
+        state.record(key(11), workflowID: "wf-1", point: point, atMs: 0)  // wf-1 is now the most recent
+        state.record(key(12), workflowID: "wf-new", point: point, atMs: 0)
+        #expect(state.workflowCount == 10)
+        #expect(state.baseline(for: "wf-2").isEmpty, "the least recently decided workflow goes first")
+        #expect(state.baseline(for: "wf-1").count == 2)
+        #expect(state.baseline(for: "wf-new").count == 1)
+    }
+
     @Test func compactionKeepsOrderOverManyExpiries() {
         var state = PartitionState(retentionMs: 10, capacity: 1_000_000, historyWindow: 1)
         for n in 1...10_000 {
