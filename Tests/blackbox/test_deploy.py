@@ -1,0 +1,76 @@
+"""The deployment files validate offline and agree with each other and with the service."""
+import os
+import pathlib
+import shutil
+import subprocess
+
+import yaml
+from conftest import ROOT, run_cli
+
+KUBE = ROOT / "deploy" / "kubernetes"
+VALIDATOR = pathlib.Path(os.environ.get("KUBERNETES_VALIDATE", ROOT / ".build" / "deploy-venv" / "bin" / "kubernetes-validate"))
+
+
+def load(name):
+    return yaml.safe_load((KUBE / name).read_text())
+
+
+def test_compose_file_validates():
+    assert shutil.which("docker-compose"), "docker-compose (Debian) is needed to validate docker-compose.yml"
+    result = subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
+    config = yaml.safe_load(subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+                                           capture_output=True, check=True).stdout)
+    services = config["services"]
+    assert {"kafka", "create-topics", "decider-1", "decider-2", "prometheus"} <= set(services)
+    groups = {services[name]["environment"]["DECIDER_GROUP_ID"] for name in ("decider-1", "decider-2")}
+    assert groups == {"optimizer-decider"}, "both replicas in one group"
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+
+
+def test_kubernetes_manifests_validate_against_the_api_schemas():
+    assert VALIDATOR.exists(), f"{VALIDATOR} is missing: scripts/test installs kubernetes-validate from PyPI"
+    files = [str(KUBE / name) for name in ("deployment.yaml", "service.yaml", "poddisruptionbudget.yaml")]
+    result = subprocess.run([str(VALIDATOR), "--strict", *files], capture_output=True)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_manifests_agree_with_each_other_and_the_service():
+    kustomization = load("kustomization.yaml")
+    for resource in kustomization["resources"]:
+        assert (KUBE / resource).exists()
+    deployment = load("deployment.yaml")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    # Graceful stop: the grace period exceeds the service's 10-second stop bound.
+    assert pod["terminationGracePeriodSeconds"] > 10
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    # Every DECIDER_* variable the manifests set is one the service reads.
+    help_text = run_cli("run", "--help").stdout.decode()
+    settings = dict(line.split("=", 1) for line in (KUBE / "settings.env").read_text().splitlines() if line.strip())
+    names = set(settings) | {e["name"] for e in container["env"] if e["name"].startswith("DECIDER_")}
+    for name in names:
+        assert name in help_text.replace("\n", " ").replace(" ", "") or name.startswith("DECIDER_KAFKA_OPTION"), name
+    rules = KUBE / "rules.yaml"
+    assert rules.read_text() == (ROOT / "examples" / "rules.yaml").read_text(), "deploy rules drifted from the example"
+    assert run_cli("score", "--rules", str(rules), input_bytes=b"").returncode == 0, "the shipped rules file loads"
+    scaled = load("scaledobject.yaml")
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1" and scaled["kind"] == "ScaledObject"
+    assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    trigger = scaled["spec"]["triggers"][0]
+    assert trigger["type"] == "kafka"
+    assert trigger["metadata"]["consumerGroup"] == settings["DECIDER_GROUP_ID"]
+    assert trigger["metadata"]["topic"] == settings["DECIDER_INPUT_TOPIC"]
+    assert trigger["metadata"]["bootstrapServers"] == settings["DECIDER_BOOTSTRAP_SERVERS"]
+    assert 1 <= scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"]
+    pdb = load("poddisruptionbudget.yaml")
+    assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_dockerfile_runs_the_service_as_non_root_with_a_health_check():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "FROM swift:6" in text and "bookworm" in text and "FROM debian:bookworm-slim" in text
+    assert 'ENTRYPOINT ["optimizer-decider", "run"]' in text
+    assert "USER 10001" in text and "HEALTHCHECK" in text and "/healthz" in text
