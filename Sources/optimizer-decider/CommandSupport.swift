@@ -76,8 +76,11 @@ final class LineReader {
 }
 
 /// Buffered writes to a file descriptor.
-final class OutputStream {
+///
+/// `@unchecked Sendable`: `buffer` is only touched under `lock`.
+final class OutputStream: @unchecked Sendable {
     private let fd: Int32
+    private let lock = NSLock()
     private var buffer: [UInt8] = []
 
     init(fd: Int32) {
@@ -86,11 +89,19 @@ final class OutputStream {
     }
 
     func write(_ bytes: [UInt8]) {
+        lock.lock()
+        defer { lock.unlock() }
         buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { flush() }
+        if buffer.count >= 1 << 16 { drain() }
     }
 
     func flush() {
+        lock.lock()
+        defer { lock.unlock() }
+        drain()
+    }
+
+    private func drain() {
         var offset = 0
         while offset < buffer.count {
             let written = buffer[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }

@@ -7,6 +7,6 @@ struct OptimizerDecider: AsyncParsableCommand {
         abstract: "Turns executor test-run results into optimization decisions.",
         discussion: "Consumes executor-results from Kafka, decides per ScoringRules and publishes one decision per run to optimizer-decisions. See README.md and CONTRACT.md.",
         version: "0.1.0",
-        subcommands: [Run.self, Score.self, Demo.self, MockBroker.self]
+        subcommands: [Run.self, ReplayCommand.self, Score.self, Demo.self, MockBroker.self]
     )
 }

@@ -1,0 +1,124 @@
+import ArgumentParser
+import DecisionService
+import Foundation
+import Logging
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Backfill: re-decide a range of the input topic, then exit.",
+        discussion: """
+            Reads the input from --from to --until with its own consumer (manual assignment: it joins no group \
+            and commits nothing, so it runs safely beside a live `run`), decides every message with the same \
+            deduplication as `run` (state rebuilt from the decisions topic for the current rules), and writes \
+            new decisions to the same partition numbers of the decisions topic. Replaying with unchanged rules \
+            writes nothing new; with new rules, one new decision per run. The end is fixed when the replay \
+            starts, and capped at the live group's committed offsets, so runs the live service has not decided \
+            yet are left to it. Positions: beginning, end, an RFC 3339 time, or P:OFFSET[,P:OFFSET…] (only the \
+            named partitions for --from). Progress goes to standard error: a live bar on a terminal, a line \
+            every few seconds otherwise; Ctrl-C stops cleanly with the summary so far.
+            """
+    )
+
+    @OptionGroup var options: ServiceOptions
+
+    @Option(help: "Where to start: beginning, end, an RFC 3339 time, or P:OFFSET,…")
+    var from: String
+
+    @Option(help: "Where to end (exclusive): end (the high watermarks when the replay starts), beginning, an RFC 3339 time, or P:OFFSET,…")
+    var until: String = "end"
+
+    @Flag(help: "Decide and print the decisions it would write as JSON lines on standard output; write nothing.")
+    var dryRun = false
+
+    @Flag(help: "Copy dead letters to the DLQ again (by default a replay only counts them: the live run copied them once).")
+    var writeDeadLetters = false
+
+    @Option(help: "Seconds between progress lines when standard error is not a terminal.")
+    var progressInterval: Double = 5
+
+    func run() async throws {
+        var settings = try options.settings()
+        let logger = try options.makeLogger(label: "optimizer-decider-replay")
+        let fromPosition: ReplayPosition, untilPosition: ReplayPosition
+        do {
+            fromPosition = try ReplayPosition(parsing: from)
+            untilPosition = try ReplayPosition(parsing: until)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        settings.metricsAddress = "off"
+        var replay = Replay(settings: settings, from: fromPosition, until: untilPosition)
+        replay.dryRun = dryRun
+        replay.writeDeadLetters = writeDeadLetters
+        let stop = StopSignal()
+        let signals = Task {
+            _ = await waitForTerminationSignal()
+            stop.raise()
+        }
+        defer { signals.cancel() }
+        let display = ProgressDisplay(interactive: isatty(2) == 1, interval: progressInterval)
+        let output = OutputStream(fd: 1)
+        let progress: ReplayProgress
+        do {
+            progress = try await replay.run(logger: logger, stop: stop, report: { display.show($0) }, emit: { json in
+                output.write(json)
+                output.write([0x0A])
+            })
+        } catch {
+            output.flush()
+            throw CommandFailure("\(error)")
+        }
+        output.flush()
+        display.finish(progress, dryRun: dryRun)
+    }
+}
+
+/// Progress on standard error: a redrawn line on a terminal, periodic plain lines otherwise.
+///
+/// `@unchecked Sendable`: `lastLine` is only accessed under `lock`.
+final class ProgressDisplay: @unchecked Sendable {
+    private let interactive: Bool
+    private let interval: Double
+    private let lock = NSLock()
+    private var lastLine = ContinuousClock.now - .seconds(3600)
+
+    init(interactive: Bool, interval: Double) {
+        self.interactive = interactive
+        self.interval = interval
+    }
+
+    func show(_ progress: ReplayProgress) {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = ContinuousClock.now
+        let minimum: Duration = interactive ? .milliseconds(100) : .milliseconds(Int64(interval * 1000))
+        guard lastLine.duration(to: now) >= minimum else { return }
+        lastLine = now
+        let text = Self.line(progress, bar: interactive)
+        FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + text : text + "\n").utf8))
+    }
+
+    func finish(_ progress: ReplayProgress, dryRun: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let verb = dryRun ? "would write" : "wrote"
+        var summary = "replay \(progress.interrupted ? "interrupted" : "finished"): \(progress.done) of \(progress.total) records in \(String(format: "%.1f", progress.elapsedSeconds)) s; \(verb) \(progress.decided) decisions, skipped \(progress.duplicates) duplicates, \(progress.deadLetters) dead letters"
+        if progress.skipped > 0 { summary += ", \(progress.skipped) records outside the time range" }
+        FileHandle.standardError.write(Data((summary + "\n").utf8))
+    }
+
+    static func line(_ progress: ReplayProgress, bar: Bool) -> String {
+        let total = max(1, progress.total)
+        let fraction = Double(progress.done) / Double(total)
+        let rate = progress.elapsedSeconds > 0 ? Double(progress.done) / progress.elapsedSeconds : 0
+        let eta = rate > 0 ? Double(progress.total - progress.done) / rate : 0
+        let partitions = progress.partitions.filter { $0.total > 0 }.map { "p\($0.partition) \(Int(Double($0.done) / Double(max(1, $0.total)) * 100))%" }.joined(separator: " ")
+        let counts = "\(progress.done)/\(progress.total) records, \(Int(rate)) /s, ETA \(Int(eta)) s, decided \(progress.decided), duplicates \(progress.duplicates), dead letters \(progress.deadLetters) [\(partitions)]"
+        guard bar else { return "replay: " + counts }
+        let width = 24
+        let filled = Int(fraction * Double(width))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] \(Int(fraction * 100))% " + counts
+    }
+}

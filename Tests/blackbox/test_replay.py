@@ -1,0 +1,117 @@
+"""`optimizer-decider replay`: backfills on a mock-broker process, beside a live `run`."""
+import collections
+import json
+import threading
+
+from conftest import broker, Service, json_lines, producer, read_all, run_cli, send, wait_for
+from test_service import SAMPLE, produce_stream, run_result, workflow_key
+
+NEW_RULES = "max_acceptable_latency_ms: 7000\n"
+
+
+def by_fingerprint(bootstrap):
+    counts = collections.defaultdict(collections.Counter)
+    for record in read_all(bootstrap, "optimizer-decisions"):
+        decision = json.loads(record.value)
+        assert record.partition == decision["source"]["partition"]
+        counts[decision["rules_fingerprint"]][(decision["workflow_id"], decision["run_id"])] += 1
+    return counts
+
+
+def replay(bootstrap, *args, timeout=120):
+    return run_cli("replay", "--bootstrap-servers", bootstrap, "--log-level", "notice", *args, timeout=timeout)
+
+
+def decide_sample_live(bootstrap, tmp_path):
+    service = Service(bootstrap, tmp_path)
+    send(producer(bootstrap), [(workflow_key(line), line.encode()) for line in SAMPLE])
+    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= len(SAMPLE), 30, service.output)
+    assert service.terminate() == 0
+    return by_fingerprint(bootstrap)
+
+
+def test_full_replay_with_unchanged_rules_writes_nothing_and_new_rules_one_per_run(broker, tmp_path):
+    before = decide_sample_live(broker.bootstrap, tmp_path)
+    [original] = before.values()
+    assert len(original) == 5
+    result = replay(broker.bootstrap, "--from", "beginning")
+    assert result.returncode == 0, result.stderr
+    assert b"replay finished: 12 of 12 records" in result.stderr
+    assert b"wrote 0 decisions, skipped 6 duplicates, 6 dead letters" in result.stderr
+    assert by_fingerprint(broker.bootstrap) == before
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(NEW_RULES)
+    result = replay(broker.bootstrap, "--from", "beginning", "--rules", str(rules))
+    assert b"wrote 5 decisions, skipped 1 duplicates, 6 dead letters" in result.stderr, result.stderr
+    after = by_fingerprint(broker.bootstrap)
+    assert len(after) == 2 and all(set(c) == set(original) and set(c.values()) == {1} for c in after.values())
+    # Again with the new rules: their decisions are restored too, so nothing doubles.
+    result = replay(broker.bootstrap, "--from", "beginning", "--rules", str(rules))
+    assert b"wrote 0 decisions" in result.stderr
+    assert by_fingerprint(broker.bootstrap) == after
+    # Dead letters are counted, not copied again, unless asked.
+    assert len(read_all(broker.bootstrap, "executor-results.dlq")) == 6
+
+
+def test_offset_ranges_dry_run_and_progress_lines(broker, tmp_path):
+    decide_sample_live(broker.bootstrap, tmp_path)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(NEW_RULES)
+    inputs = read_all(broker.bootstrap, "executor-results")
+    partition = collections.Counter(r.partition for r in inputs).most_common(1)[0][0]
+    records = [r for r in inputs if r.partition == partition]
+    result = replay(broker.bootstrap, "--from", f"{partition}:1", "--until", f"{partition}:3", "--rules", str(rules),
+                    "--dry-run", "--progress-interval", "0.05")
+    assert result.returncode == 0, result.stderr
+    printed = json_lines(result.stdout)
+    expected_offsets = {r.offset for r in records if 1 <= r.offset < 3}
+    assert {d["source"]["offset"] for d in printed} <= expected_offsets
+    assert all(d["source"]["partition"] == partition for d in printed)
+    assert b"replay: " in result.stderr and b"records" in result.stderr, "plain progress lines off a terminal"
+    assert b"would write" in result.stderr
+    assert len(by_fingerprint(broker.bootstrap)) == 1, "a dry run writes nothing"
+    bad = replay(broker.bootstrap, "--from", "7:0")
+    assert bad.returncode != 0 and b"partition 7 does not exist" in bad.stderr
+    bad = replay(broker.bootstrap, "--from", "yesterday")
+    assert bad.returncode != 0 and b"is not beginning, end, an RFC 3339 time" in bad.stderr
+
+
+def test_time_positions_fall_back_when_the_broker_cannot_look_up_times(broker, tmp_path):
+    decide_sample_live(broker.bootstrap, tmp_path)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(NEW_RULES)
+    result = replay(broker.bootstrap, "--from", "2000-01-01T00:00:00Z", "--rules", str(rules), "--dry-run")
+    assert b"cannot look up offsets" in result.stderr
+    assert len(json_lines(result.stdout)) == 5
+    # An end time before every record: read to the end, everything skipped, nothing decided.
+    result = replay(broker.bootstrap, "--from", "beginning", "--until", "2000-01-01T00:00:00Z", "--rules", str(rules), "--dry-run")
+    assert json_lines(result.stdout) == []
+    assert b"12 records outside the time range" in result.stderr
+    # A start time after the last record: the broker's "none" is consistent with the data, nothing to do.
+    result = replay(broker.bootstrap, "--from", "2999-01-01T00:00:00Z", "--rules", str(rules), "--dry-run")
+    assert json_lines(result.stdout) == [] and b"0 of 0 records" in result.stderr
+
+
+def test_replay_beside_a_live_run_doubles_nothing(broker, tmp_path):
+    live = Service(broker.bootstrap, tmp_path, name="live")
+    done = threading.Event()
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(zip(("valid", "bad"), produce_stream(broker.bootstrap, 200, done))))
+    thread.start()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(NEW_RULES)
+    wait_for(lambda: live.metric("optimizer_decider_messages_consumed_total") > 50, 30, live.output)
+    first = replay(broker.bootstrap, "--from", "beginning", "--rules", str(rules))
+    assert first.returncode == 0, first.stderr
+    thread.join()
+    from test_service import lag_is_zero
+    wait_for(lambda: lag_is_zero(broker.bootstrap), 60, live.output)
+    second = replay(broker.bootstrap, "--from", "beginning", "--rules", str(rules))
+    assert second.returncode == 0, second.stderr
+    counts = by_fingerprint(broker.bootstrap)
+    assert len(counts) == 2
+    for fingerprint, runs in counts.items():
+        assert set(runs) == result["valid"], fingerprint
+        assert set(runs.values()) == {1}, f"doubled under {fingerprint}"
+    assert "partitions revoked" not in live.output(), "the replay never disturbed the live group"
+    assert live.terminate() == 0
