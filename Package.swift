@@ -21,6 +21,11 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // C interop: simdjson from Debian's libsimdjson-dev, behind a tiny C interface.
+        .target(
+            name: "CSimdJSON",
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
         // A small, safe Swift layer over librdkafka; the only code that calls it.
         .target(
             name: "Kafka",
@@ -36,6 +41,7 @@ let package = Package(
             name: "WireFormat",
             dependencies: [
                 "DecisionCore",
+                "CSimdJSON",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -60,10 +66,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Micro-benchmarks of the decision path (BENCHMARKS.md): swift run -c release DecisionBenchmarks
+        .executableTarget(
+            name: "DecisionBenchmarks",
+            dependencies: ["DecisionCore", "WireFormat", "DecisionService"],
+            path: "Benchmarks/DecisionBenchmarks"
+        ),
         .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "DecisionCore"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "DecisionServiceTests", dependencies: ["DecisionService", "DecisionCore", "WireFormat"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

@@ -32,8 +32,13 @@ public struct InputRejection: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// Range checks shared by every shape's validation; each failure names the field.
 enum Check {
+    /// The largest count accepted (2^53, the largest integer a double holds exactly): far beyond any real
+    /// number of tests or tokens, and small enough that sums of counts can never overflow.
+    static let maximumCount = 1 << 53
+
     static func nonNegative(_ value: Int, _ field: String) throws(InputRejection) {
         guard value >= 0 else { throw .invalidValue(field, "must be ≥ 0, got \(value)") }
+        guard value <= maximumCount else { throw .invalidValue(field, "must be at most \(maximumCount), got \(value)") }
     }
 
     static func nonNegative(_ value: Double, _ field: String) throws(InputRejection) {

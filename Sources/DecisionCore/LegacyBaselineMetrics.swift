@@ -42,6 +42,7 @@ extension TestExecutionReport {
         if let value = legacy.runID { try Check.nonEmpty(value, "run_id") }
         let total = legacy.totalTests ?? 1
         guard total >= 1 else { throw .invalidValue("total_tests", "must be ≥ 1, got \(total)") }
+        try Check.nonNegative(total, "total_tests")
         let successful = Int((Double(total) * legacy.successRate).rounded(.toNearestOrEven))
         self.init(
             workflowID: legacy.workflowID ?? "unknown",

@@ -15,7 +15,8 @@ public struct ErrorDistribution: Sendable, Equatable {
     /// Always the sum of the four counts; a stated total that differs is rejected at decoding.
     public var totalErrors: Int { timeoutErrors + apiErrors + validationErrors + llmErrors }
 
-    func validate(field: String) throws(InputRejection) {
+    /// Checks each count's range (≥ 0, at most 2^53); `field` is the distribution's path.
+    public func validate(field: String) throws(InputRejection) {
         try Check.nonNegative(timeoutErrors, "\(field).timeout_errors")
         try Check.nonNegative(apiErrors, "\(field).api_errors")
         try Check.nonNegative(validationErrors, "\(field).validation_errors")

@@ -26,11 +26,11 @@ public struct Decider: Sendable {
 
     public func process(
         _ bytes: UnsafeRawBufferPointer, source: MessageSource, nowMs: Int64,
-        state: inout PartitionState, encoder: inout DecisionEncoder
+        state: inout PartitionState, scratch: DecisionScratch
     ) -> DecisionOutcome {
         let submission: RunSubmission
         do {
-            submission = try decoder.decode(bytes)
+            submission = try decoder.decode(bytes, fastParser: scratch.fastParser)
         } catch {
             return .rejected(error)
         }
@@ -40,6 +40,15 @@ public struct Decider: Sendable {
             submission: submission, rules: rules, rulesFingerprint: rulesFingerprint,
             baseline: state.baseline(for: submission.report.workflowID), source: source, decidedAtMs: nowMs)
         state.record(key, workflowID: submission.report.workflowID, point: BaselinePoint(submission.report), atMs: nowMs)
-        return .decided(decision, json: encoder.encode(decision))
+        return .decided(decision, json: scratch.encoder.encode(decision))
     }
+}
+
+/// The reusable buffers of one decoding context (the state-store actor, a command): the simdjson parser
+/// and the encoder's output buffer. Not shared between threads.
+public final class DecisionScratch {
+    public var encoder = DecisionEncoder()
+    public let fastParser = SimdJSONParser()
+
+    public init() {}
 }

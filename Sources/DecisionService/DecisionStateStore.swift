@@ -16,7 +16,7 @@ public actor DecisionStateStore {
     private let retentionMs: Int64?
     private let capacity: Int
     private var partitions: [Int32: PartitionState] = [:]
-    private var encoder = DecisionEncoder()
+    private let scratch = DecisionScratch()
 
     public init(decider: Decider, retentionMs: Int64?, capacityPerPartition: Int) {
         self.decider = decider
@@ -58,7 +58,7 @@ public actor DecisionStateStore {
             if expired.insert(message.partition).inserted { partitions[message.partition]!.expire(nowMs: nowMs) }
             let source = MessageSource(topic: message.topic, partition: message.partition, offset: message.offset, timestampMs: message.timestampMs)
             let outcome = message.value.withUnsafeBytes { bytes in
-                decider.process(bytes, source: source, nowMs: nowMs, state: &partitions[message.partition]!, encoder: &encoder)
+                decider.process(bytes, source: source, nowMs: nowMs, state: &partitions[message.partition]!, scratch: scratch)
             }
             results.append(ProcessedMessage(message: message, outcome: outcome))
         }

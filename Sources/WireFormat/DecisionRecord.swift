@@ -17,9 +17,9 @@ public struct DecisionRecord: Sendable, Equatable {
               case let .string(fingerprint)? = object["rules_fingerprint"],
               case let .string(workflowID)? = object["workflow_id"],
               case let .object(report)? = object["report"],
-              let successRate = report["success_rate"]?.doubleValue,
-              let latency = report["avg_response_time_ms"]?.doubleValue,
-              let cost = report["cost_per_request"]?.doubleValue
+              let successRate = report["success_rate"]?.numberValue,
+              let latency = report["avg_response_time_ms"]?.numberValue,
+              let cost = report["cost_per_request"]?.numberValue
         else { return nil }
         return DecisionRecord(
             decisionID: key, rulesFingerprint: fingerprint, workflowID: workflowID,
@@ -32,11 +32,6 @@ public struct DecisionRecord: Sendable, Equatable {
 }
 
 extension JSONValue {
-    var doubleValue: Double? {
-        switch self {
-        case let .integer(value): Double(value)
-        case let .double(value): value
-        default: nil
-        }
-    }
+    /// The value of a number, `nil` for anything else.
+    var numberValue: Double? { kind == .integer || kind == .double ? doubleValue : nil }
 }

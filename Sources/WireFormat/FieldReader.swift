@@ -3,36 +3,43 @@ import DecisionCore
 /// Reads the members of one JSON object by the contract's rules: a missing required member is
 /// `missing_field`, a member of the wrong JSON type (null included) is `wrong_type`, and an optional
 /// member may be absent or null. Every error names the member by its full path.
-struct FieldReader {
-    let object: JSONObject
-    /// The object's own path, `""` for the message itself.
+struct FieldReader<Node: JSONNode> {
+    /// An object node.
+    let object: Node
+    /// The object's own path, `""` for the message itself; for an array element, the array's path.
     let path: String
+    /// For an array element, its index (the path is then built only when an error needs it).
+    let index: Int?
 
-    init(_ object: JSONObject, path: String = "") {
+    init(_ object: Node, path: String = "", index: Int? = nil) {
         self.object = object
         self.path = path
+        self.index = index
     }
 
-    func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    var fullPath: String { index.map { "\(path)[\($0)]" } ?? path }
 
-    func has(_ key: String) -> Bool { object[key] != nil }
+    func fieldPath(_ key: String) -> String {
+        if index == nil && path.isEmpty { return key }
+        return "\(fullPath).\(key)"
+    }
 
-    private func required(_ key: String) throws(InputRejection) -> JSONValue {
-        guard let value = object[key] else {
+    func has(_ key: String) -> Bool { object.member(key) != nil }
+
+    private func required(_ key: String) throws(InputRejection) -> Node {
+        guard let value = object.member(key) else {
             throw InputRejection(.missingField, field: fieldPath(key), "\(fieldPath(key)) is required")
         }
         return value
     }
 
     /// The member's value, or `nil` when it is absent or null.
-    private func optional(_ key: String) -> JSONValue? {
-        switch object[key] {
-        case nil, .null?: return nil
-        case let value?: return value
-        }
+    private func optional(_ key: String) -> Node? {
+        guard let value = object.member(key), value.kind != .null else { return nil }
+        return value
     }
 
-    func wrongType(_ key: String, _ expected: String, _ value: JSONValue) -> InputRejection {
+    func wrongType(_ key: String, _ expected: String, _ value: Node) -> InputRejection {
         InputRejection(.wrongType, field: fieldPath(key), "\(fieldPath(key)) must be \(expected), got \(value.typeName)")
     }
 
@@ -45,9 +52,9 @@ struct FieldReader {
         return try asString(key, value)
     }
 
-    private func asString(_ key: String, _ value: JSONValue) throws(InputRejection) -> String {
-        guard case let .string(text) = value else { throw wrongType(key, "a string", value) }
-        return text
+    private func asString(_ key: String, _ value: Node) throws(InputRejection) -> String {
+        guard value.kind == .string else { throw wrongType(key, "a string", value) }
+        return value.stringValue
     }
 
     func int(_ key: String) throws(InputRejection) -> Int {
@@ -60,15 +67,16 @@ struct FieldReader {
     }
 
     /// Integers, and numbers with an integral value such as `3.0` (as pydantic's lax mode accepts them).
-    private func asInt(_ key: String, _ value: JSONValue) throws(InputRejection) -> Int {
-        switch value {
-        case let .integer(number): return Int(number)
-        case let .double(number) where number == number.rounded(.towardZero) && number.isFinite:
+    private func asInt(_ key: String, _ value: Node) throws(InputRejection) -> Int {
+        switch value.kind {
+        case .integer: return Int(value.integerValue)
+        case .double:
+            let number = value.doubleValue
+            guard number == number.rounded(.towardZero), number.isFinite else { throw wrongType(key, "an integer", value) }
             guard number >= -9.2e18 && number <= 9.2e18 else {
                 throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) is out of the 64-bit integer range")
             }
             return Int(number)
-        case .double: throw wrongType(key, "an integer", value)
         default: throw wrongType(key, "an integer", value)
         }
     }
@@ -82,54 +90,62 @@ struct FieldReader {
         return try asNumber(key, value)
     }
 
-    private func asNumber(_ key: String, _ value: JSONValue) throws(InputRejection) -> Double {
-        switch value {
-        case let .integer(number): return Double(number)
-        case let .double(number):
+    /// Negative zero reads as zero: the two parsers may disagree on the sign of a written `-0`.
+    private func asNumber(_ key: String, _ value: Node) throws(InputRejection) -> Double {
+        switch value.kind {
+        case .integer, .double:
+            let number = value.doubleValue
             guard number.isFinite else {
                 throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) is too large to be a finite number")
             }
-            return number
+            return number == 0 ? 0 : number
         default: throw wrongType(key, "a number", value)
         }
     }
 
     func bool(_ key: String) throws(InputRejection) -> Bool? {
         guard let value = optional(key) else { return nil }
-        guard case let .bool(flag) = value else { throw wrongType(key, "true or false", value) }
-        return flag
+        guard value.kind == .bool else { throw wrongType(key, "true or false", value) }
+        return value.boolValue
     }
 
     func object(_ key: String) throws(InputRejection) -> FieldReader {
         let value = try required(key)
-        guard case let .object(members) = value else { throw wrongType(key, "an object", value) }
-        return FieldReader(members, path: fieldPath(key))
+        guard value.kind == .object else { throw wrongType(key, "an object", value) }
+        return FieldReader(value, path: fieldPath(key))
+    }
+
+    /// Checks that an optional member, when present, is an object, without reading it.
+    func requireObjectIfPresent(_ key: String) throws(InputRejection) {
+        if let value = optional(key), value.kind != .object { throw wrongType(key, "an object", value) }
     }
 
     func optionalObject(_ key: String) throws(InputRejection) -> FieldReader? {
         guard let value = optional(key) else { return nil }
-        guard case let .object(members) = value else { throw wrongType(key, "an object", value) }
-        return FieldReader(members, path: fieldPath(key))
+        guard value.kind == .object else { throw wrongType(key, "an object", value) }
+        return FieldReader(value, path: fieldPath(key))
     }
 
     /// The array's elements, each required to be an object, as readers with indexed paths.
     func objects(_ key: String, required isRequired: Bool) throws(InputRejection) -> [FieldReader]? {
-        let value: JSONValue
+        let value: Node
         if isRequired {
             value = try required(key)
         } else {
             guard let present = optional(key) else { return nil }
             value = present
         }
-        guard case let .array(elements) = value else { throw wrongType(key, "an array", value) }
+        guard value.kind == .array else { throw wrongType(key, "an array", value) }
+        let elements = value.elements
+        let arrayPath = fieldPath(key)
         var readers: [FieldReader] = []
         readers.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
-            let elementPath = "\(fieldPath(key))[\(index)]"
-            guard case let .object(members) = element else {
+            guard element.kind == .object else {
+                let elementPath = "\(arrayPath)[\(index)]"
                 throw InputRejection(.wrongType, field: elementPath, "\(elementPath) must be an object, got \(element.typeName)")
             }
-            readers.append(FieldReader(members, path: elementPath))
+            readers.append(FieldReader(element, path: arrayPath, index: index))
         }
         return readers
     }
@@ -155,16 +171,4 @@ struct FieldReader {
     }
 }
 
-extension JSONValue {
-    /// The JSON type's name, for error sentences.
-    var typeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .integer, .double: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-}
+

@@ -14,20 +14,32 @@ public struct InputDecoder: Sendable {
         self.maximumMessageBytes = maximumMessageBytes
     }
 
-    public func decode(_ bytes: [UInt8]) throws(InputRejection) -> RunSubmission {
-        try bytes.withUnsafeBytes { raw in Result { () throws(InputRejection) in try decode(raw) } }.get()
+    public func decode(_ bytes: [UInt8], fastParser: SimdJSONParser? = nil) throws(InputRejection) -> RunSubmission {
+        try bytes.withUnsafeBytes { raw in Result { () throws(InputRejection) in try decode(raw, fastParser: fastParser) } }.get()
     }
 
-    public func decode(_ bytes: UnsafeRawBufferPointer) throws(InputRejection) -> RunSubmission {
+    /// Decodes a message. With `fastParser`, executor run results (the bulk of the traffic) are read
+    /// through simdjson; anything simdjson rejects, and every other shape, goes through the reference
+    /// parser, so both paths give the same result and the same error for the same bytes.
+    public func decode(_ bytes: UnsafeRawBufferPointer, fastParser: SimdJSONParser? = nil) throws(InputRejection) -> RunSubmission {
         guard bytes.count <= maximumMessageBytes else {
             throw InputRejection(.tooLarge, field: "", "the message has \(bytes.count) bytes, more than the maximum of \(maximumMessageBytes)")
         }
+        if let fastParser, let root = fastParser.parse(bytes), root.kind == .object {
+            let message = FieldReader(root)
+            if case .runResult? = try? Self.schema(of: message) {
+                return try decode(message, schema: .runResult, bytes: bytes)
+            }
+        }
         let value = try JSONParser.parse(bytes)
-        guard case let .object(object) = value else {
+        guard value.kind == .object else {
             throw InputRejection(.wrongType, field: "", "the message must be a JSON object, got \(value.typeName)")
         }
-        let message = FieldReader(object)
-        let schema = try Self.schema(of: message)
+        let message = FieldReader(value)
+        return try decode(message, schema: try Self.schema(of: message), bytes: bytes)
+    }
+
+    private func decode<Node: JSONNode>(_ message: FieldReader<Node>, schema: InputSchema, bytes: UnsafeRawBufferPointer) throws(InputRejection) -> RunSubmission {
         let submission: RunSubmission
         switch schema {
         case .runResult:
@@ -54,7 +66,7 @@ public struct InputDecoder: Sendable {
     }
 
     /// The shape named by `schema`, or recognised from the fields present (contract section 2).
-    static func schema(of message: FieldReader) throws(InputRejection) -> InputSchema {
+    static func schema<Node: JSONNode>(of message: FieldReader<Node>) throws(InputRejection) -> InputSchema {
         if let named = try message.optionalString("schema") {
             guard let schema = InputSchema(rawValue: named) else {
                 let known = InputSchema.allCases.map(\.rawValue).joined(separator: ", ")
@@ -70,13 +82,13 @@ public struct InputDecoder: Sendable {
             "the message names no schema and matches no input shape (statistics and task_results; total_tests and successful_tests; or success_rate)")
     }
 
-    static func runResult(_ message: FieldReader) throws(InputRejection) -> ExecutorRunResult {
+    static func runResult<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> ExecutorRunResult {
         let runID = try message.string("run_id")
         let workflowID = try message.string("workflow_id")
         let startedAt = try message.timestamp("started_at", required: true)!
         let finishedAt = try message.timestamp("finished_at", required: true)!
         _ = try message.optionalNumber("total_duration")
-        _ = try message.optionalObject("metadata")
+        try message.requireObjectIfPresent("metadata")
         let s = try message.object("statistics")
         let statistics = RunStatistics(
             totalTasks: try s.int("total_tasks"),
@@ -94,7 +106,7 @@ public struct InputDecoder: Sendable {
             totalCost: try s.number("total_cost"))
         var tasks: [TaskResult] = []
         for task in try message.objects("task_results", required: true)! {
-            _ = try task.optionalObject("test_result")
+            try task.requireObjectIfPresent("test_result")
             tasks.append(TaskResult(
                 taskID: try task.string("task_id"),
                 status: try task.oneOf("task_status", TaskStatus.self),
@@ -106,7 +118,7 @@ public struct InputDecoder: Sendable {
     }
 
     /// The report's `metadata` for a run result: the retries and cancellations from its statistics.
-    static func withRunMetadata(_ report: TestExecutionReport, _ message: FieldReader) throws(InputRejection) -> TestExecutionReport {
+    static func withRunMetadata<Node: JSONNode>(_ report: TestExecutionReport, _ message: FieldReader<Node>) throws(InputRejection) -> TestExecutionReport {
         let s = try message.object("statistics")
         var report = report
         report.metadata = JSONObject([
@@ -116,7 +128,7 @@ public struct InputDecoder: Sendable {
         return report
     }
 
-    static func report(_ message: FieldReader) throws(InputRejection) -> TestExecutionReport {
+    static func report<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> TestExecutionReport {
         var distribution = ErrorDistribution()
         if let d = try message.optionalObject("error_distribution") {
             distribution = ErrorDistribution(
@@ -124,6 +136,7 @@ public struct InputDecoder: Sendable {
                 apiErrors: try d.optionalInt("api_errors") ?? 0,
                 validationErrors: try d.optionalInt("validation_errors") ?? 0,
                 llmErrors: try d.optionalInt("llm_errors") ?? 0)
+            try distribution.validate(field: "error_distribution")
             if let stated = try d.optionalInt("total_errors"), stated != distribution.totalErrors {
                 throw InputRejection(
                     .inconsistent, field: d.fieldPath("total_errors"),
@@ -132,8 +145,12 @@ public struct InputDecoder: Sendable {
         }
         var metadata: JSONObject?
         if let m = try message.optionalObject("metadata") {
-            try Self.requireFiniteNumbers(.object(m.object), path: "metadata")
-            metadata = m.object
+            // Echoed as written: only the reference tree keeps every number as it was spelled.
+            guard case let .object(object)? = (m.object as? JSONValue) else {
+                preconditionFailure("reports are decoded from the reference tree")
+            }
+            try Self.requireFiniteNumbers(.object(object), path: "metadata")
+            metadata = object
         }
         return TestExecutionReport(
             workflowID: try message.string("workflow_id"),
@@ -169,7 +186,7 @@ public struct InputDecoder: Sendable {
         }
     }
 
-    static func legacy(_ message: FieldReader) throws(InputRejection) -> LegacyBaselineMetrics {
+    static func legacy<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> LegacyBaselineMetrics {
         LegacyBaselineMetrics(
             workflowID: try message.optionalString("workflow_id"),
             runID: try message.optionalString("run_id"),
@@ -182,7 +199,7 @@ public struct InputDecoder: Sendable {
             avgCost: try message.optionalNumber("avg_cost"))
     }
 
-    static func analysis(_ message: FieldReader) throws(InputRejection) -> PromptAnalysis? {
+    static func analysis<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> PromptAnalysis? {
         guard let a = try message.optionalObject("prompt_analysis") else { return nil }
         var issues: [PromptIssue] = []
         for issue in try a.objects("issues", required: false) ?? [] {

@@ -42,7 +42,7 @@ struct Score: ParsableCommand {
         }
         let decider = Decider(rules: scoringRules, maximumMessageBytes: maxMessageBytes)
         var state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: scoringRules.history.baselineWindow)
-        var encoder = DecisionEncoder()
+        let scratch = DecisionScratch()
         let stdout = OutputStream(fd: 1)
         let stderr = OutputStream(fd: 2)
         var counts = (decided: 0, duplicates: 0, rejected: 0)
@@ -54,7 +54,7 @@ struct Score: ParsableCommand {
                 let source = MessageSource(topic: name, partition: nil, offset: Int64(lineNumber), timestampMs: nil)
                 let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
                 let outcome = line.withUnsafeBytes { bytes in
-                    decider.process(bytes, source: source, nowMs: nowMs, state: &state, encoder: &encoder)
+                    decider.process(bytes, source: source, nowMs: nowMs, state: &state, scratch: scratch)
                 }
                 switch outcome {
                 case let .decided(_, json):

@@ -109,11 +109,11 @@ struct DeciderTests {
         // What restore reads from the decisions topic reproduces dedup ids and history.
         let decider = Decider(rules: ScoringRules())
         var state = PartitionState(retentionMs: nil, capacity: 100, historyWindow: 20)
-        var encoder = DecisionEncoder()
+        let scratch = DecisionScratch()
         var rebuilt = PartitionState(retentionMs: nil, capacity: 100, historyWindow: 20)
         for (offset, line) in Self.sample.enumerated() {
             let outcome = line.withUnsafeBytes {
-                decider.process($0, source: MessageSource(topic: "t", partition: 0, offset: Int64(offset), timestampMs: nil), nowMs: 0, state: &state, encoder: &encoder)
+                decider.process($0, source: MessageSource(topic: "t", partition: 0, offset: Int64(offset), timestampMs: nil), nowMs: 0, state: &state, scratch: scratch)
             }
             if case let .decided(_, json) = outcome, let record = DecisionRecord.parse(json) {
                 #expect(record.rulesFingerprint == decider.rulesFingerprint)

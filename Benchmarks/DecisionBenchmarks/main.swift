@@ -1,0 +1,110 @@
+import DecisionCore
+import DecisionService
+import Foundation
+import WireFormat
+
+/// Micro-benchmarks of the decision path on one core: decode, score, encode, and all three together
+/// (what `run` does per message), over a generated 20-task executor run result (~3.5 KB).
+/// Usage: DecisionBenchmarks [seconds per benchmark, default 2] [name filter]
+
+func corpus(count: Int) -> [[UInt8]] {
+    (0..<count).map { n in
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("run_id"); w.string("run-\(n)")
+        w.key("workflow_id"); w.string("wf-\(n % 50)")
+        w.key("started_at"); w.string("2025-11-19T10:00:00Z")
+        w.key("finished_at"); w.string("2025-11-19T10:01:02.500Z")
+        w.key("total_duration"); w.number(62.5)
+        w.key("statistics"); w.beginObject()
+        for (key, value) in [("total_tasks", 20), ("completed_tasks", 20), ("succeeded_tasks", 17), ("failed_tasks", 1), ("timeout_tasks", 1),
+                             ("cancelled_tasks", 0), ("error_tasks", 1), ("total_tokens", 8400), ("total_retries", 2)] {
+            w.key(key); w.integer(value)
+        }
+        w.key("success_rate"); w.number(0.85)
+        w.key("total_execution_time"); w.number(64.6)
+        w.key("avg_execution_time"); w.number(3.23)
+        w.key("total_cost"); w.number(0.084)
+        w.endObject()
+        w.key("task_results"); w.beginArray()
+        for task in 0..<20 {
+            let status = task < 17 ? "succeeded" : ["failed", "timeout", "error"][task - 17]
+            w.beginObject()
+            w.key("task_id"); w.string("task-\(task)-of-run-\(n)")
+            w.key("task_status"); w.string(status)
+            w.key("execution_time"); w.number(1.2 + Double(task) * 0.137)
+            w.key("error_message"); status == "succeeded" ? w.null() : w.string("Rate limit exceeded (429) while calling the model")
+            w.key("attempt_count"); w.integer(1)
+            w.key("test_result")
+            w.beginObject()
+            w.key("tokens_used"); w.integer(420)
+            w.key("cost"); w.number(0.0042)
+            w.key("passed"); w.bool(status == "succeeded")
+            w.endObject()
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+}
+
+/// Only benchmarks whose name contains this (second argument), e.g. for profiling one of them.
+let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : nil
+
+func measure(_ name: String, seconds: Double, items: Int, _ body: (Int) -> Int) {
+    if let only, !name.contains(only) { return }
+    var sink = 0
+    for i in 0..<min(items, 1000) { sink &+= body(i) }  // warm-up
+    var operations = 0
+    let clock = ContinuousClock()
+    let start = clock.now
+    var elapsed = Duration.zero
+    while elapsed < .milliseconds(Int64(seconds * 1000)) {
+        for i in 0..<1000 { sink &+= body((operations + i) % items) }
+        operations += 1000
+        elapsed = start.duration(to: clock.now)
+    }
+    let total = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let rate = Double(operations) / total
+    print(String(format: "%-28@ %12.0f ops/s %10.2f µs/op", name as NSString, rate, 1e6 / rate), "(sink \(sink & 1))")
+}
+
+let seconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 2 : 2
+let messages = corpus(count: 10_000)
+print("corpus: \(messages.count) executor run results of 20 tasks, \(messages.map(\.count).reduce(0, +) / messages.count) bytes on average")
+let rules = ScoringRules()
+let decoder = InputDecoder(patterns: rules.errorPatterns)
+let submissions = messages.map { try! decoder.decode($0) }
+let fingerprint = rules.fingerprint
+let decisions = submissions.map {
+    Decision(submission: $0, rules: rules, rulesFingerprint: fingerprint, baseline: [], source: MessageSource(topic: "t", partition: 0, offset: 0, timestampMs: 0), decidedAtMs: 0)
+}
+measure("parse (JSON tree)", seconds: seconds, items: messages.count) { i in
+    messages[i].withUnsafeBytes { (try? JSONParser.parse($0)) == nil ? 0 : 1 }
+}
+measure("decode (bytes → report)", seconds: seconds, items: messages.count) { i in
+    (try? decoder.decode(messages[i]))?.report.totalTests ?? 0
+}
+measure("score (report → verdict)", seconds: seconds, items: submissions.count) { i in
+    rules.verdict(for: submissions[i].report, analysis: submissions[i].analysis).reasons.count
+}
+var encoder = DecisionEncoder()
+measure("encode (decision → bytes)", seconds: seconds, items: decisions.count) { i in
+    encoder.encode(decisions[i]).count
+}
+let scratch = DecisionScratch()
+measure("decode, simdjson path", seconds: seconds, items: messages.count) { i in
+    (try? decoder.decode(messages[i], fastParser: scratch.fastParser))?.report.totalTests ?? 0
+}
+let decider = Decider(rules: rules)
+var state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: 20)
+var round = 0
+measure("decide (decode+score+encode)", seconds: seconds, items: messages.count) { i in
+    if i == 0 { round += 1; state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: 20) }
+    let outcome = messages[i].withUnsafeBytes {
+        decider.process($0, source: MessageSource(topic: "t", partition: 0, offset: Int64(i), timestampMs: 0), nowMs: 0, state: &state, scratch: scratch)
+    }
+    if case let .decided(_, json) = outcome { return json.count }
+    return 0
+}

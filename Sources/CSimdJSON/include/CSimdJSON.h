@@ -1,0 +1,44 @@
+#ifndef OPTIMIZER_DECIDER_CSIMDJSON_H
+#define OPTIMIZER_DECIDER_CSIMDJSON_H
+/* A small C interface to simdjson's DOM parser (Debian libsimdjson-dev), for the input decoder's fast
+   path. Elements are valid until the next parse with the same parser. */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A simdjson DOM element, copied by value (a document pointer and a tape index). */
+typedef struct { uint64_t opaque[2]; } sj_element;
+
+typedef struct sj_parser sj_parser;
+
+typedef enum {
+    SJ_ARRAY = 0, SJ_OBJECT, SJ_INT64, SJ_UINT64, SJ_DOUBLE, SJ_STRING, SJ_BOOL, SJ_NULL
+} sj_type_t;
+
+/** A parser whose documents may nest at most `max_depth` containers. NULL when out of memory. */
+sj_parser *sj_parser_new(size_t max_depth);
+void sj_parser_free(sj_parser *parser);
+
+/** Parses `len` bytes; 0 and the root on success, else simdjson's error code (never 0). */
+int sj_parse(sj_parser *parser, const uint8_t *bytes, size_t len, sj_element *root);
+
+sj_type_t sj_type(sj_element element);
+int64_t sj_int64(sj_element element);
+uint64_t sj_uint64(sj_element element);
+double sj_double(sj_element element);
+int sj_bool(sj_element element);
+/** The string's UTF-8 bytes (validated by the parser) and their count. */
+const char *sj_string(sj_element element, size_t *length);
+
+/** The value of the last member named `key` (as Python's json keeps the last); 1 when found. */
+int sj_object_find_last(sj_element object, const char *key, size_t key_length, sj_element *value);
+/** Copies up to `capacity` elements of an array into `out`; returns the array's element count. */
+size_t sj_array_elements(sj_element array, sj_element *out, size_t capacity);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,123 @@
+import DecisionCore
+import Testing
+@testable import WireFormat
+
+/// A deterministic generator (SplitMix64) so a failing case can be replayed from its seed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("simdjson fast path ≡ reference path")
+struct FastPathEquivalenceTests {
+    static let base = String(decoding: json(runResultMembers(extra: [("prompt_analysis", .object(JSONObject([
+        ("prompt_id", .string("p")), ("overall_score", .integer(70)), ("clarity_score", .double(60.5)), ("efficiency_score", .integer(90)),
+        ("issues", .array([.object(JSONObject([("severity", .string("critical")), ("type", .string("t")), ("description", .string("d"))]))])),
+    ])))])), as: UTF8.self)
+
+    /// Replacement values of every JSON type and the numbers where parsers tend to differ.
+    static let replacements = [
+        "null", "true", "false", "0", "-0", "-0.0", "3.0", "3.5", "-1", "1e400", "-1e400", "1e-400", "99999999999999999999",
+        "18446744073709551615", "18446744073709551616", "9223372036854775807", "9223372036854775808", "\"\"", "\"x\"",
+        "\"succeeded\"", "\"2025-11-19T10:00:00Z\"", "[]", "[1]", "{}", "{\"a\":1}", "0.667", "1E2", "NaN", "Infinity", "01", "1.",
+        "\"\\ud800\"", "\"\\u0000\"", "\"é\"",
+    ]
+
+    /// Mutates one random spot of the document: a value replaced, a member dropped or repeated, bytes cut
+    /// or corrupted.
+    static func mutate(_ text: String, _ rng: inout SeededGenerator) -> [UInt8] {
+        var bytes = Array(text.utf8)
+        switch Int.random(in: 0..<10, using: &rng) {
+        case 0...4:
+            // Replace the value after a random key.
+            let colons = bytes.indices.filter { bytes[$0] == UInt8(ascii: ":") }
+            guard let colon = colons.randomElement(using: &rng) else { return bytes }
+            var end = colon + 1
+            var depth = 0
+            var inString = false
+            while end < bytes.count {
+                let byte = bytes[end]
+                if inString {
+                    if byte == UInt8(ascii: "\\") { end += 2; continue }
+                    if byte == UInt8(ascii: "\"") { inString = false }
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = true
+                } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                    depth += 1
+                } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                    if depth == 0 { break }
+                    depth -= 1
+                } else if byte == UInt8(ascii: ","), depth == 0 {
+                    break
+                }
+                end += 1
+            }
+            bytes.replaceSubrange((colon + 1)..<min(end, bytes.count), with: Array(replacements.randomElement(using: &rng)!.utf8))
+        case 5:
+            // Repeat a member with another value: the last must win on both paths.
+            let key = ["\"run_id\"", "\"success_rate\"", "\"task_status\"", "\"total_tasks\"", "\"overall_score\""].randomElement(using: &rng)!
+            if let range = text.range(of: key) {
+                let insert = "\(key):\(replacements.randomElement(using: &rng)!),"
+                var copy = text
+                copy.insert(contentsOf: insert, at: range.lowerBound)
+                bytes = Array(copy.utf8)
+            }
+        case 6:
+            bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng)))
+        case 7:
+            bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+        case 8:
+            // Drop a member.
+            let keys = ["\"statistics\"", "\"task_results\"", "\"finished_at\"", "\"completed_tasks\"", "\"execution_time\"", "\"clarity_score\"", "\"issues\""]
+            let key = keys.randomElement(using: &rng)!
+            if let range = text.range(of: key) {
+                let renamed = text.replacingCharacters(in: range, with: "\"renamed_\(key.dropFirst())")
+                bytes = Array(renamed.utf8)
+            }
+        default:
+            // Deep nesting in a free-form member.
+            let depth = [127, 128, 129, 200].randomElement(using: &rng)!
+            let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            bytes = Array(text.replacingOccurrences(of: "\"total_duration\"", with: "\"deep\":\(nested),\"total_duration\"").utf8)
+        }
+        return bytes
+    }
+
+    func outcome(_ bytes: [UInt8], fast: SimdJSONParser?) -> Result<RunSubmission, InputRejection> {
+        Result { () throws(InputRejection) in try InputDecoder().decode(bytes, fastParser: fast) }
+    }
+
+    @Test func mutatedRunResultsDecodeAlikeOnBothPaths() {
+        let fast = SimdJSONParser()
+        var rng = SeededGenerator(state: 20251119)
+        var decided = 0, rejected = 0
+        for _ in 0..<4000 {
+            var bytes = Array(Self.base.utf8)
+            for _ in 0..<Int.random(in: 1...3, using: &rng) { bytes = Self.mutate(String(decoding: bytes, as: UTF8.self), &rng) }
+            let reference = outcome(bytes, fast: nil)
+            let accelerated = outcome(bytes, fast: fast)
+            #expect(reference == accelerated, "differs for \(String(decoding: bytes, as: UTF8.self))")
+            if case .success = reference { decided += 1 } else { rejected += 1 }
+        }
+        // Both kinds of outcome are exercised.
+        #expect(decided > 200 && rejected > 1000, "decided \(decided), rejected \(rejected)")
+    }
+
+    @Test func unmutatedAndSampleMessagesAgree() throws {
+        let fast = SimdJSONParser()
+        #expect(outcome(Array(Self.base.utf8), fast: nil) == outcome(Array(Self.base.utf8), fast: fast))
+        #expect((try? outcome(Array(Self.base.utf8), fast: fast).get()) != nil)
+        // Nesting at the limit is accepted by both, one beyond it rejected by both.
+        for depth in [JSONParser.maximumDepth - 1, JSONParser.maximumDepth] {
+            let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            let bytes = Array(Self.base.replacingOccurrences(of: "\"total_duration\"", with: "\"deep\":\(nested),\"total_duration\"").utf8)
+            #expect(outcome(bytes, fast: nil) == outcome(bytes, fast: fast))
+        }
+    }
+}
