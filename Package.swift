@@ -72,6 +72,12 @@ let package = Package(
             dependencies: ["DecisionCore", "WireFormat", "DecisionService"],
             path: "Benchmarks/DecisionBenchmarks"
         ),
+        // End-to-end benchmark against a raw librdkafka pass-through (BENCHMARKS.md).
+        .executableTarget(
+            name: "PipelineBenchmark",
+            dependencies: ["Kafka", "WireFormat", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/PipelineBenchmark"
+        ),
         .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "DecisionCore"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),

@@ -7,6 +7,15 @@ import WireFormat
 /// (what `run` does per message), over a generated 20-task executor run result (~3.5 KB).
 /// Usage: DecisionBenchmarks [seconds per benchmark, default 2] [name filter]
 
+/// Resident set size of this process, from /proc (kB → bytes).
+func residentBytes(_ field: String = "VmRSS") -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+        return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) * 1024
+    }
+    return 0
+}
+
 func corpus(count: Int) -> [[UInt8]] {
     (0..<count).map { n in
         var w = JSONWriter()
@@ -107,4 +116,16 @@ measure("decide (decode+score+encode)", seconds: seconds, items: messages.count)
     }
     if case let .decided(_, json) = outcome { return json.count }
     return 0
+}
+
+if only == nil || only == "state" {
+    // Dedup state for 1,000,000 runs (ids and one workflow history per 50 runs), measured as RSS growth.
+    let before = residentBytes()
+    var big = PartitionState(retentionMs: 7 * 24 * 3_600_000, capacity: 2_000_000, historyWindow: 20)
+    for n in 0..<1_000_000 {
+        let key = RunIdentity.runID(workflowID: "wf-\(n % 20_000)", runID: "run-\(n)").decisionKey(rulesFingerprint: fingerprint)
+        big.record(key, workflowID: "wf-\(n % 20_000)", point: BaselinePoint(successRate: 0.9, avgResponseTimeMs: 1000, costPerRequest: 0.01), atMs: Int64(n))
+    }
+    let after = residentBytes()
+    print(String(format: "%-28@ %12d ids %10.1f MB RSS growth (%d workflows)", "dedup state, 1M runs" as NSString, big.decisionCount, Double(after - before) / 1_048_576, big.workflowCount))
 }
