@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "DecisionCore"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "DecisionServiceTests", dependencies: ["DecisionService", "DecisionCore", "WireFormat"]),
+        .testTarget(name: "DecisionServiceTests", dependencies: ["DecisionService", "DecisionCore", "WireFormat", "Kafka"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17
