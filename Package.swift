@@ -66,16 +66,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "BenchmarkSupport", dependencies: ["WireFormat"], path: "Benchmarks/BenchmarkSupport"),
         // Micro-benchmarks of the decision path (BENCHMARKS.md): swift run -c release DecisionBenchmarks
         .executableTarget(
             name: "DecisionBenchmarks",
-            dependencies: ["DecisionCore", "WireFormat", "DecisionService"],
+            dependencies: ["BenchmarkSupport", "DecisionCore", "WireFormat", "DecisionService"],
             path: "Benchmarks/DecisionBenchmarks"
         ),
         // End-to-end benchmark against a raw librdkafka pass-through (BENCHMARKS.md).
         .executableTarget(
             name: "PipelineBenchmark",
-            dependencies: ["Kafka", "WireFormat", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BenchmarkSupport", "Kafka", "WireFormat", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/PipelineBenchmark"
         ),
         .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore"]),

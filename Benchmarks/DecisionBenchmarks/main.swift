@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import DecisionCore
 import DecisionService
 import Foundation
@@ -16,47 +17,7 @@ func residentBytes(_ field: String = "VmRSS") -> Int {
     return 0
 }
 
-func corpus(count: Int) -> [[UInt8]] {
-    (0..<count).map { n in
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("run_id"); w.string("run-\(n)")
-        w.key("workflow_id"); w.string("wf-\(n % 50)")
-        w.key("started_at"); w.string("2025-11-19T10:00:00Z")
-        w.key("finished_at"); w.string("2025-11-19T10:01:02.500Z")
-        w.key("total_duration"); w.number(62.5)
-        w.key("statistics"); w.beginObject()
-        for (key, value) in [("total_tasks", 20), ("completed_tasks", 20), ("succeeded_tasks", 17), ("failed_tasks", 1), ("timeout_tasks", 1),
-                             ("cancelled_tasks", 0), ("error_tasks", 1), ("total_tokens", 8400), ("total_retries", 2)] {
-            w.key(key); w.integer(value)
-        }
-        w.key("success_rate"); w.number(0.85)
-        w.key("total_execution_time"); w.number(64.6)
-        w.key("avg_execution_time"); w.number(3.23)
-        w.key("total_cost"); w.number(0.084)
-        w.endObject()
-        w.key("task_results"); w.beginArray()
-        for task in 0..<20 {
-            let status = task < 17 ? "succeeded" : ["failed", "timeout", "error"][task - 17]
-            w.beginObject()
-            w.key("task_id"); w.string("task-\(task)-of-run-\(n)")
-            w.key("task_status"); w.string(status)
-            w.key("execution_time"); w.number(1.2 + Double(task) * 0.137)
-            w.key("error_message"); status == "succeeded" ? w.null() : w.string("Rate limit exceeded (429) while calling the model")
-            w.key("attempt_count"); w.integer(1)
-            w.key("test_result")
-            w.beginObject()
-            w.key("tokens_used"); w.integer(420)
-            w.key("cost"); w.number(0.0042)
-            w.key("passed"); w.bool(status == "succeeded")
-            w.endObject()
-            w.endObject()
-        }
-        w.endArray()
-        w.endObject()
-        return w.bytes
-    }
-}
+func corpus(count: Int) -> [[UInt8]] { (0..<count).map { benchmarkRunResult($0) } }
 
 /// Only benchmarks whose name contains this (second argument), e.g. for profiling one of them.
 let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : nil

@@ -65,15 +65,25 @@ final class ClientContext: @unchecked Sendable {
     }
 }
 
-/// Creates a librdkafka client from a configuration that has its callbacks installed.
-func makeClient(type: rd_kafka_type_t, conf: OpaquePointer) throws(KafkaError) -> OpaquePointer {
+/// Creates a librdkafka client: the native configuration, `context` installed for the callbacks (logs,
+/// and whatever `configure` adds), then the handle. On failure nothing is left allocated. The returned
+/// opaque pointer holds a retain of `context`, given back with ``ClientContext/release(_:)`` after the
+/// handle is destroyed.
+func makeClient(
+    type: rd_kafka_type_t, configuration: KafkaConfiguration, context: ClientContext,
+    configure: (OpaquePointer) -> Void = { _ in }
+) throws(KafkaError) -> (handle: OpaquePointer, opaque: UnsafeMutableRawPointer) {
+    let conf = try configuration.makeNative()
+    let opaque = context.install(on: conf)
+    configure(conf)
     var errorBuffer = [CChar](repeating: 0, count: 512)
     guard let rk = rd_kafka_new(type, conf, &errorBuffer, errorBuffer.count) else {
         rd_kafka_conf_destroy(conf)
+        ClientContext.release(opaque)
         let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         throw KafkaError(.configuration, "cannot create the Kafka client: \(reason)")
     }
-    return rk
+    return (rk, opaque)
 }
 
 /// A librdkafka partition list built from Swift values; destroyed by `destroy()`.

@@ -49,24 +49,17 @@ public final class KafkaConsumer: Sendable {
             configuration[key] = value
         }
         self.logger = logger
-        let conf = try configuration.makeNative()
         let context = ClientContext(logger: logger, secrets: configuration.secretValues)
         let state = ConsumerState()
         self.context = context
         self.state = state
-        let opaque = context.install(on: conf)
+        let (rk, opaque) = try makeClient(type: RD_KAFKA_CONSUMER, configuration: configuration, context: context) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
+                guard let rk, let partitions, let opaque else { return }
+                Unmanaged<ClientContext>.fromOpaque(opaque).takeUnretainedValue().rebalance?(rk, err, partitions)
+            }
+        }
         self.opaque = .init(opaque)
-        rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
-            guard let rk, let partitions, let opaque else { return }
-            Unmanaged<ClientContext>.fromOpaque(opaque).takeUnretainedValue().rebalance?(rk, err, partitions)
-        }
-        let rk: OpaquePointer
-        do {
-            rk = try makeClient(type: RD_KAFKA_CONSUMER, conf: conf)
-        } catch {
-            ClientContext.release(opaque)
-            throw error
-        }
         rd_kafka_poll_set_consumer(rk)
         let handle = KafkaHandle(pointer: rk)
         self.handle = handle

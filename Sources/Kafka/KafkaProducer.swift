@@ -23,21 +23,14 @@ public final class KafkaProducer: Sendable {
         }
         if let transactionalID { configuration["transactional.id"] = transactionalID }
         self.logger = logger
-        let conf = try configuration.makeNative()
         let context = ClientContext(logger: logger, secrets: configuration.secretValues)
-        let opaque = context.install(on: conf)
+        let (rk, opaque) = try makeClient(type: RD_KAFKA_PRODUCER, configuration: configuration, context: context) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+                guard let message, let token = message.pointee._private else { return }
+                Unmanaged<DeliveryToken>.fromOpaque(token).takeRetainedValue().complete(message.pointee)
+            }
+        }
         self.opaque = .init(opaque)
-        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
-            guard let message, let token = message.pointee._private else { return }
-            Unmanaged<DeliveryToken>.fromOpaque(token).takeRetainedValue().complete(message.pointee)
-        }
-        let rk: OpaquePointer
-        do {
-            rk = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
-        } catch {
-            ClientContext.release(opaque)
-            throw error
-        }
         handle = KafkaHandle(pointer: rk)
         control = KafkaThread(name: "kafka-producer-control")
         poller = Poller(handle: handle)

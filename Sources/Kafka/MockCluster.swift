@@ -43,16 +43,7 @@ public final class MockCluster: Sendable {
         var configuration = KafkaConfiguration(bootstrapServers: "")
         configuration["bootstrap.servers"] = nil
         configuration["client.id"] = "mock-cluster-host"
-        let conf = try configuration.makeNative()
-        let context = ClientContext(logger: logger, secrets: [])
-        let opaque = context.install(on: conf)
-        let rk: OpaquePointer
-        do {
-            rk = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
-        } catch {
-            ClientContext.release(opaque)
-            throw error
-        }
+        let (rk, opaque) = try makeClient(type: RD_KAFKA_PRODUCER, configuration: configuration, context: ClientContext(logger: logger, secrets: []))
         guard let mock = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
             rd_kafka_destroy(rk)
             ClientContext.release(opaque)

@@ -61,8 +61,10 @@ struct FaultInjectionTests {
                 try await consumer.commit([position])
                 break
             } catch {
-                #expect(attempts < 4, "commit still failing: \(error)")
-                if attempts >= 4 { break }
+                // Under load the consumer may need a moment to find the coordinator again.
+                #expect(attempts < 10, "commit still failing: \(error)")
+                if attempts >= 10 { break }
+                _ = try await consumer.nextBatch(timeout: .milliseconds(300))
             }
         }
         #expect(try await consumer.committed([position.topicPartition]).first?.offset == 5)
