@@ -93,9 +93,6 @@ public final class DecisionPipeline: Sendable {
         var consumerConfiguration = settings.kafka
         if let instance = settings.groupInstanceID { consumerConfiguration["group.instance.id"] = instance }
         if consumerConfiguration["auto.commit.interval.ms"] == nil { consumerConfiguration["auto.commit.interval.ms"] = "1000" }
-        // Bound what librdkafka prefetches (its default is 64 MiB per client): under a flood the memory
-        // stays flat, and one batch in flight keeps the output bounded too.
-        if consumerConfiguration["queued.max.messages.kbytes"] == nil { consumerConfiguration["queued.max.messages.kbytes"] = "16384" }
         let box = ConsumerReference()
         let consumer = try KafkaConsumer(
             configuration: consumerConfiguration, groupID: settings.groupID,
