@@ -72,7 +72,6 @@ double sj_double(sj_element e) {
     default: return el.get_double().value_unsafe();
     }
 }
-int sj_bool(sj_element e) { return unwrap(e).get_bool().value_unsafe() ? 1 : 0; }
 
 const char *sj_string(sj_element e, size_t *length) {
     std::string_view view = unwrap(e).get_string().value_unsafe();

@@ -4,7 +4,8 @@ import Logging
 /// A minimal HTTP/1.1 server for `/metrics`, `/healthz` and `/readyz`: GET only, one short response per
 /// connection, served on its own thread so it never competes with the pipeline's tasks.
 ///
-/// `@unchecked Sendable`: `listener` is set in `init` and closed once by `stop()` under `lock`.
+/// `@unchecked Sendable`: `listener` is set in `init` and closed once by `stop()` under `lock`; the stop
+/// flag is itself thread-safe.
 public final class HTTPServer: @unchecked Sendable {
     public struct Response: Sendable {
         public var status: Int
@@ -22,7 +23,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private let lock = NSLock()
     private var listener: Int32
-    private let stopped = UnsafeStopFlag()
+    private let stopped = StopSignal()
     public let boundAddress: String
 
     /// Binds `address` (`host:port`; port 0 picks a free one) and starts serving.
@@ -58,7 +59,7 @@ public final class HTTPServer: @unchecked Sendable {
         boundAddress = "\(resolved):\(UInt16(bigEndian: actual.sin_port))"
         let stopped = stopped
         let thread = Thread {
-            while !stopped.isSet {
+            while !stopped.isRaised {
                 var pollfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 guard poll(&pollfd, 1, 200) > 0 else { continue }
                 let client = accept(fd, nil, nil)
@@ -73,8 +74,8 @@ public final class HTTPServer: @unchecked Sendable {
     public func stop() {
         lock.lock()
         defer { lock.unlock() }
-        guard !stopped.isSet else { return }
-        stopped.set()
+        guard !stopped.isRaised else { return }
+        stopped.raise()
         close(listener)
         listener = -1
     }
@@ -111,16 +112,6 @@ public final class HTTPServer: @unchecked Sendable {
             offset += sent
         }
     }
-}
-
-/// A stop flag shared with the server thread.
-///
-/// `@unchecked Sendable`: `value` is only accessed under `lock`.
-final class UnsafeStopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-    func set() { lock.lock(); value = true; lock.unlock() }
 }
 
 /// A service failure with a one-line reason.

@@ -181,7 +181,7 @@ public struct Replay: Sendable {
         let producer = dryRun ? nil : try KafkaProducer(configuration: settings.kafka, logger: logger)
         try await consumer.assign(work.map { TopicPartitionOffset(TopicPartition(input, $0.partition), offset: $0.start) })
         var remaining = Set(work.map(\.partition))
-        var index = Dictionary(uniqueKeysWithValues: progress.partitions.enumerated().map { ($0.element.partition, $0.offset) })
+        let index = Dictionary(uniqueKeysWithValues: progress.partitions.enumerated().map { ($0.element.partition, $0.offset) })
         report(progress)
         do {
             while !remaining.isEmpty && !stop.isRaised {
@@ -238,7 +238,6 @@ public struct Replay: Sendable {
         }
         await producer?.close(timeout: .seconds(10))
         progress.interrupted = !remaining.isEmpty
-        index.removeAll()
         report(progress)
         return progress
     }

@@ -103,12 +103,6 @@ struct FieldReader<Node: JSONNode> {
         }
     }
 
-    func bool(_ key: String) throws(InputRejection) -> Bool? {
-        guard let value = optional(key) else { return nil }
-        guard value.kind == .bool else { throw wrongType(key, "true or false", value) }
-        return value.boolValue
-    }
-
     func object(_ key: String) throws(InputRejection) -> FieldReader {
         let value = try required(key)
         guard value.kind == .object else { throw wrongType(key, "an object", value) }

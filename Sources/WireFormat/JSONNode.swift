@@ -10,7 +10,6 @@ enum JSONKind {
 /// DOM element. The decoder is written once against this protocol, so both paths apply the same rules.
 protocol JSONNode {
     var kind: JSONKind { get }
-    var boolValue: Bool { get }
     /// For `.integer`: a number written without fraction or exponent that fits in 64 bits.
     var integerValue: Int64 { get }
     /// For `.integer` and `.double`.
@@ -47,7 +46,6 @@ extension JSONValue: JSONNode {
         }
     }
 
-    var boolValue: Bool { if case let .bool(value) = self { value } else { false } }
     var integerValue: Int64 { if case let .integer(value) = self { value } else { 0 } }
 
     var doubleValue: Double {
@@ -84,7 +82,6 @@ struct SimdJSONNode: JSONNode {
         }
     }
 
-    var boolValue: Bool { sj_bool(element) != 0 }
     var integerValue: Int64 { sj_int64(element) }
     var doubleValue: Double { sj_double(element) }
 

@@ -29,7 +29,6 @@ sj_type_t sj_type(sj_element element);
 int64_t sj_int64(sj_element element);
 uint64_t sj_uint64(sj_element element);
 double sj_double(sj_element element);
-int sj_bool(sj_element element);
 /** The string's UTF-8 bytes (validated by the parser) and their count. */
 const char *sj_string(sj_element element, size_t *length);
 
