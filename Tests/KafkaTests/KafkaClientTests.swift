@@ -63,12 +63,14 @@ struct KafkaClientTests {
         let log1 = EventLog(), log2 = EventLog()
         let one = try KafkaConsumer(configuration: configuration(cluster), groupID: group, rebalanceHook: { await log1.append($0) }, logger: testLogger)
         try await one.subscribe(topics: ["rb"])
-        let deadline = ContinuousClock.now + .seconds(30)
+        // Each phase gets its own generous deadline: group joins on a loaded machine take seconds.
+        var deadline = ContinuousClock.now + .seconds(60)
         while await log1.assigned.count < 4 && ContinuousClock.now < deadline { _ = try await one.nextBatch(timeout: .milliseconds(100)) }
         #expect(await log1.assigned.count == 4)
         let two = try KafkaConsumer(configuration: configuration(cluster), groupID: group, rebalanceHook: { await log2.append($0) }, logger: testLogger)
         try await two.subscribe(topics: ["rb"])
         // Both must poll for the cooperative protocol to converge.
+        deadline = ContinuousClock.now + .seconds(60)
         while (await log1.assigned.count, await log2.assigned.count) != (2, 2) && ContinuousClock.now < deadline {
             async let a = one.nextBatch(timeout: .milliseconds(100))
             async let b = two.nextBatch(timeout: .milliseconds(100))
@@ -87,6 +89,7 @@ struct KafkaClientTests {
         // Closing the second hands its partitions back to the first, after its own revoke hook ran.
         await two.close()
         #expect(await log2.events.last?.kind == .revoked)
+        deadline = ContinuousClock.now + .seconds(60)
         while await log1.assigned.count < 4 && ContinuousClock.now < deadline { _ = try await one.nextBatch(timeout: .milliseconds(100)) }
         #expect(await log1.assigned.count == 4)
         await one.close()
