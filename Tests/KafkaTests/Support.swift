@@ -35,8 +35,8 @@ func records(_ topic: String, count: Int, partition: Int32? = nil, prefix: Strin
     }
 }
 
-/// Consumes until `count` messages arrived or `timeout` passed.
-func consume(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaMessage] {
+/// Consumes until `count` messages arrived or `timeout` passed (generous: group joins are slow under load).
+func consume(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60)) async throws -> [KafkaMessage] {
     var messages: [KafkaMessage] = []
     let deadline = ContinuousClock.now + timeout
     while messages.count < count && ContinuousClock.now < deadline {
