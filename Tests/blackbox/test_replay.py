@@ -1,10 +1,9 @@
 """`optimizer-decider replay`: backfills on a mock-broker process, beside a live `run`."""
 import collections
 import json
-import threading
 
 from conftest import broker, Service, json_lines, producer, read_all, run_cli, send, wait_for
-from test_service import SAMPLE, produce_stream, run_result, workflow_key
+from test_service import SAMPLE, Stream, lag_is_zero, workflow_key
 
 NEW_RULES = "max_acceptable_latency_ms: 7000\n"
 
@@ -94,24 +93,20 @@ def test_time_positions_fall_back_when_the_broker_cannot_look_up_times(broker, t
 
 def test_replay_beside_a_live_run_doubles_nothing(broker, tmp_path):
     live = Service(broker.bootstrap, tmp_path, name="live")
-    done = threading.Event()
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(zip(("valid", "bad"), produce_stream(broker.bootstrap, 200, done))))
-    thread.start()
+    stream = Stream(broker.bootstrap, 200)
     rules = tmp_path / "rules.yaml"
     rules.write_text(NEW_RULES)
     wait_for(lambda: live.metric("optimizer_decider_messages_consumed_total") > 50, 30, live.output)
     first = replay(broker.bootstrap, "--from", "beginning", "--rules", str(rules))
     assert first.returncode == 0, first.stderr
-    thread.join()
-    from test_service import lag_is_zero
+    valid, _ = stream.join()
     wait_for(lambda: lag_is_zero(broker.bootstrap), 60, live.output)
     second = replay(broker.bootstrap, "--from", "beginning", "--rules", str(rules))
     assert second.returncode == 0, second.stderr
     counts = by_fingerprint(broker.bootstrap)
     assert len(counts) == 2
     for fingerprint, runs in counts.items():
-        assert set(runs) == result["valid"], fingerprint
+        assert set(runs) == valid, fingerprint
         assert set(runs.values()) == {1}, f"doubled under {fingerprint}"
     assert "partitions revoked" not in live.output(), "the replay never disturbed the live group"
     assert live.terminate() == 0

@@ -108,6 +108,21 @@ def produce_stream(bootstrap, count, stop_event, bad_every=17, duplicate_every=5
     return valid, bad
 
 
+class Stream:
+    """`produce_stream` on a background thread; `join()` returns the valid run ids and the bad count."""
+
+    def __init__(self, bootstrap, count):
+        self.done = threading.Event()
+        self.result = {}
+        self.thread = threading.Thread(
+            target=lambda: self.result.update(zip(("valid", "bad"), produce_stream(bootstrap, count, self.done))))
+        self.thread.start()
+
+    def join(self):
+        self.thread.join()
+        return self.result["valid"], self.result["bad"]
+
+
 def assert_exactly_once(bootstrap, valid, bad):
     runs = decisions_by_run(bootstrap)
     doubled = {k: len(v) for k, v in runs.items() if len(v) > 1}
@@ -121,23 +136,19 @@ def assert_exactly_once(bootstrap, valid, bad):
 
 def test_kill_minus_nine_under_load_repeated_loses_and_doubles_nothing(broker, tmp_path):
     service = Service(broker.bootstrap, tmp_path, name="victim")
-    done = threading.Event()
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(zip(("valid", "bad"), produce_stream(broker.bootstrap, 500, done))))
-    thread.start()
+    stream = Stream(broker.bootstrap, 500)
     rng = random.Random(7)
     kills = 0
-    while not done.is_set() or kills < 3:
+    while not stream.done.is_set() or kills < 3:
         time.sleep(rng.uniform(1.0, 3.0))
         service.kill()
         kills += 1
         service = Service(broker.bootstrap, tmp_path, name="victim", wait_ready=False)
-    thread.join()
+    valid, bad = stream.join()
     service.wait_ready(timeout=90)
-    total_sent = len(result["valid"]) + result["bad"]
     wait_for(lambda: service.get("/metrics")[0] == 200 and lag_is_zero(broker.bootstrap), 90, service.output)
-    assert_exactly_once(broker.bootstrap, result["valid"], result["bad"])
-    assert total_sent > 0
+    assert_exactly_once(broker.bootstrap, valid, bad)
+    assert len(valid) + bad > 0
     assert service.terminate() == 0
 
 
@@ -155,15 +166,12 @@ def lag_is_zero(bootstrap):
 def test_two_instances_one_stopped_mid_stream(broker, tmp_path):
     first = Service(broker.bootstrap, tmp_path, name="a")
     second = Service(broker.bootstrap, tmp_path, name="b", wait_ready=False)
-    done = threading.Event()
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(zip(("valid", "bad"), produce_stream(broker.bootstrap, 300, done))))
-    thread.start()
+    stream = Stream(broker.bootstrap, 300)
     time.sleep(4)
     assert second.terminate() == 0, second.output()
-    thread.join()
+    valid, bad = stream.join()
     wait_for(lambda: lag_is_zero(broker.bootstrap), 60, first.output)
-    assert_exactly_once(broker.bootstrap, result["valid"], result["bad"])
+    assert_exactly_once(broker.bootstrap, valid, bad)
     assert "partitions assigned" in first.output()
     assert first.terminate() == 0
 
