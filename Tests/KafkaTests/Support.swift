@@ -21,6 +21,8 @@ func configuration(_ cluster: MockCluster, _ extra: [String: String] = [:]) -> K
     configuration["session.timeout.ms"] = "6000"
     configuration["heartbeat.interval.ms"] = "500"
     configuration["topic.metadata.refresh.interval.ms"] = "1000"
+    // KAFKA_TEST_LOG=cgrp,protocol (any librdkafka debug contexts) also turns on librdkafka's debug log.
+    if let contexts = ProcessInfo.processInfo.environment["KAFKA_TEST_LOG"], contexts != "1" { configuration["debug"] = contexts }
     for (key, value) in extra { configuration[key] = value }
     return configuration
 }
