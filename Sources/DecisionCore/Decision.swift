@@ -18,11 +18,18 @@ public enum RunIdentity: Sendable, Hashable {
         var hasher = SHA256()
         hasher.update("optimizer.decision/v1\u{0}")
         hasher.update(rulesFingerprint)
+        // The pieces one after another: the same bytes as the joined string, without building it.
         switch self {
         case let .runID(workflowID, runID):
-            hasher.update("\u{0}run\u{0}\(workflowID)\u{0}\(runID)")
+            hasher.update("\u{0}run\u{0}")
+            hasher.update(workflowID)
+            hasher.update("\u{0}")
+            hasher.update(runID)
         case let .contentHash(workflowID, sha256Hex):
-            hasher.update("\u{0}sha256\u{0}\(workflowID)\u{0}\(sha256Hex)")
+            hasher.update("\u{0}sha256\u{0}")
+            hasher.update(workflowID)
+            hasher.update("\u{0}")
+            hasher.update(sha256Hex)
         }
         return DecisionKey(digest: hasher.finalize())
     }
@@ -113,8 +120,13 @@ public struct Decision: Sendable, Equatable {
     public var report: TestExecutionReport { submission.report }
     public var analysis: PromptAnalysis? { submission.analysis }
 
-    public init(submission: RunSubmission, rules: ScoringRules, rulesFingerprint: String, baseline: [BaselinePoint], source: MessageSource, decidedAtMs: Int64) {
-        self.decisionID = submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
+    /// `decisionID`, when the caller has computed the run's key already, must be
+    /// `submission.identity.decisionKey(rulesFingerprint:)`.
+    public init(
+        submission: RunSubmission, rules: ScoringRules, rulesFingerprint: String, baseline: [BaselinePoint],
+        source: MessageSource, decidedAtMs: Int64, decisionID: DecisionKey? = nil
+    ) {
+        self.decisionID = decisionID ?? submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
         self.submission = submission
         self.verdict = rules.verdict(for: submission.report, analysis: submission.analysis, baseline: baseline)
         self.rulesFingerprint = rulesFingerprint

@@ -30,50 +30,52 @@ public struct InputRejection: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
-/// Range checks shared by every shape's validation; each failure names the field.
+/// Range checks shared by every shape's validation; each failure names the field. Field paths are
+/// autoclosures, built only for an error: built eagerly, the per-task paths cost more than the checks.
 enum Check {
     /// The largest count accepted (2^53, the largest integer a double holds exactly): far beyond any real
     /// number of tests or tokens, and small enough that sums of counts can never overflow.
     static let maximumCount = 1 << 53
 
-    static func nonNegative(_ value: Int, _ field: String) throws(InputRejection) {
-        guard value >= 0 else { throw .invalidValue(field, "must be ≥ 0, got \(value)") }
-        guard value <= maximumCount else { throw .invalidValue(field, "must be at most \(maximumCount), got \(value)") }
+    static func nonNegative(_ value: Int, _ field: @autoclosure () -> String) throws(InputRejection) {
+        guard value >= 0 else { throw .invalidValue(field(), "must be ≥ 0, got \(value)") }
+        guard value <= maximumCount else { throw .invalidValue(field(), "must be at most \(maximumCount), got \(value)") }
     }
 
-    static func nonNegative(_ value: Double, _ field: String) throws(InputRejection) {
-        try finite(value, field)
-        guard value >= 0 else { throw .invalidValue(field, "must be ≥ 0, got \(formatNumber(value))") }
+    static func nonNegative(_ value: Double, _ field: @autoclosure () -> String) throws(InputRejection) {
+        try finite(value, field())
+        guard value >= 0 else { throw .invalidValue(field(), "must be ≥ 0, got \(formatNumber(value))") }
     }
 
-    static func unitInterval(_ value: Double, _ field: String) throws(InputRejection) {
-        try finite(value, field)
+    static func unitInterval(_ value: Double, _ field: @autoclosure () -> String) throws(InputRejection) {
+        try finite(value, field())
         guard value >= 0, value <= 1 else {
-            throw .invalidValue(field, "must be between 0 and 1, got \(formatNumber(value))")
+            throw .invalidValue(field(), "must be between 0 and 1, got \(formatNumber(value))")
         }
     }
 
-    static func score(_ value: Double, _ field: String) throws(InputRejection) {
-        try finite(value, field)
+    static func score(_ value: Double, _ field: @autoclosure () -> String) throws(InputRejection) {
+        try finite(value, field())
         guard value >= 0, value <= 100 else {
-            throw .invalidValue(field, "must be between 0 and 100, got \(formatNumber(value))")
+            throw .invalidValue(field(), "must be between 0 and 100, got \(formatNumber(value))")
         }
     }
 
-    static func finite(_ value: Double, _ field: String) throws(InputRejection) {
-        guard value.isFinite else { throw .invalidValue(field, "must be a finite number") }
+    static func finite(_ value: Double, _ field: @autoclosure () -> String) throws(InputRejection) {
+        guard value.isFinite else { throw .invalidValue(field(), "must be a finite number") }
     }
 
-    static func nonEmpty(_ value: String, _ field: String) throws(InputRejection) {
-        guard !value.isEmpty else { throw .invalidValue(field, "must not be empty") }
+    static func nonEmpty(_ value: String, _ field: @autoclosure () -> String) throws(InputRejection) {
+        guard !value.isEmpty else { throw .invalidValue(field(), "must not be empty") }
     }
 
     /// The seed's consistency rule: a stated rate must lie within 0.001 of the counted one, compared in
     /// binary floating point exactly as Python does (`abs(stated - counted) > 0.001` rejects).
     static func rateAgrees(
-        _ stated: Double, counted: Double, _ field: String, _ explanation: String
+        _ stated: Double, counted: Double, _ field: @autoclosure () -> String, _ explanation: String
     ) throws(InputRejection) {
         guard abs(stated - counted) <= 0.001 else {
+            let field = field()
             throw InputRejection(
                 .inconsistent, field: field,
                 "\(field) \(formatNumber(stated)) disagrees with \(explanation) = \(formatNumber(counted)) by more than 0.001")

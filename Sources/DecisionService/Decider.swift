@@ -38,7 +38,8 @@ public struct Decider: Sendable {
         if state.contains(key) { return .duplicate(key) }
         let decision = Decision(
             submission: submission, rules: rules, rulesFingerprint: rulesFingerprint,
-            baseline: state.baseline(for: submission.report.workflowID), source: source, decidedAtMs: nowMs)
+            baseline: state.baseline(for: submission.report.workflowID), source: source, decidedAtMs: nowMs,
+            decisionID: key)
         state.record(key, workflowID: submission.report.workflowID, point: BaselinePoint(submission.report), atMs: nowMs)
         return .decided(decision, json: scratch.encoder.encode(decision))
     }

@@ -205,6 +205,13 @@ struct DecisionIDTests {
         #expect(RunIdentity.contentHash(workflowID: "wf", sha256Hex: "r1").decisionKey(rulesFingerprint: "f1") != a.decisionKey(rulesFingerprint: "f1"))
     }
 
+    /// Decision ids must never change between versions: state restored from the decisions topic and
+    /// replays dedup by them. Pinned against Python's hashlib over the documented byte layout.
+    @Test func pinnedAgainstAnIndependentSHA256() {
+        let key = RunIdentity.runID(workflowID: "wf-1", runID: "run-1").decisionKey(rulesFingerprint: "sha256:a68eeab32a5ca2e4")
+        #expect(key.description == "0e3a00f02646b697671edf8d88b3c64d")
+    }
+
     @Test func hexRoundTrip() {
         let key = RunIdentity.runID(workflowID: "wf", runID: "r1").decisionKey(rulesFingerprint: "f")
         #expect(key.description.count == 32)
