@@ -71,10 +71,17 @@ public struct DecisionKey: Sendable, Hashable, CustomStringConvertible {
         self.init(high: words[0], low: words[1])
     }
 
+    /// 32 lower-case hexadecimal digits, high word first.
     public var description: String {
-        let hex = String(high, radix: 16) 
-        let low = String(self.low, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex + String(repeating: "0", count: 16 - low.count) + low
+        String(unsafeUninitializedCapacity: 32) { out in
+            let digits: StaticString = "0123456789abcdef"
+            for index in 0..<32 {
+                let word = index < 16 ? high : low
+                let nibble = Int(word >> UInt64(60 - 4 * (index % 16)) & 0xF)
+                out[index] = digits.utf8Start[nibble]
+            }
+            return 32
+        }
     }
 }
 

@@ -33,6 +33,11 @@ public struct JSONObject: Sendable, Equatable {
     /// Members with each repeated key once, where it first stood, with its last value: what Python's
     /// `json.loads` makes of such an object.
     public var uniqueMembers: [(key: String, value: JSONValue)] {
+        // Small objects (a run's metadata) are checked pairwise, without a dictionary.
+        if members.count <= 8 {
+            let repeated = members.indices.contains { i in members[(i + 1)...].contains { $0.key == members[i].key } }
+            if !repeated { return members }
+        }
         var position: [String: Int] = [:]
         var unique: [(key: String, value: JSONValue)] = []
         for member in members {

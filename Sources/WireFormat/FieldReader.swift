@@ -144,12 +144,15 @@ struct FieldReader<Node: JSONNode> {
         return readers
     }
 
-    /// A member that must be one of an enumeration's raw values.
+    /// A member that must be one of an enumeration's raw values (matched on the bytes: no `String` is
+    /// made for the common case, a valid value).
     func oneOf<Value: RawRepresentable & CaseIterable>(_ key: String, _ type: Value.Type) throws(InputRejection) -> Value where Value.RawValue == String {
-        let text = try string(key)
-        guard let value = Value(rawValue: text) else {
+        let node = try required(key)
+        guard node.kind == .string else { throw wrongType(key, "a string", node) }
+        let match = node.withUTF8 { bytes in Value.allCases.first { $0.rawValue.utf8.elementsEqual(bytes) } }
+        guard let value = match else {
             let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
-            throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) must be one of \(allowed), got \"\(text.prefix(100))\"")
+            throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) must be one of \(allowed), got \"\(node.stringValue.prefix(100))\"")
         }
         return value
     }

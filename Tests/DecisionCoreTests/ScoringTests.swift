@@ -217,6 +217,7 @@ struct DecisionIDTests {
         #expect(key.description.count == 32)
         #expect(DecisionKey(hex: key.description) == key)
         #expect(DecisionKey(hex: "00000000000000010000000000000002") == DecisionKey(high: 1, low: 2))
+        #expect(DecisionKey(high: 0xfedc_ba98_7654_3210, low: 0x0123_4567_89ab_cdef).description == "fedcba98765432100123456789abcdef")
         #expect(DecisionKey(hex: "xyz") == nil)
         #expect(DecisionKey(hex: "0000000000000001000000000000000G") == nil)
     }

@@ -90,6 +90,17 @@ struct JSONWriterTests {
         #expect(try JSONParser.parse(writer.bytes) == value)
     }
 
+    @Test func integersAtEveryEdge() {
+        var writer = JSONWriter()
+        writer.beginArray()
+        for value: Int64 in [0, 7, -7, 10, -10, 1_000_000, .max, .min] { writer.integer(value) }
+        writer.integer(UInt64.max)
+        writer.integer(Int32.min)
+        writer.endArray()
+        #expect(String(decoding: writer.bytes, as: UTF8.self)
+            == "[0,7,-7,10,-10,1000000,9223372036854775807,-9223372036854775808,18446744073709551615,-2147483648]")
+    }
+
     @Test func controlCharactersAreEscaped() {
         var writer = JSONWriter()
         writer.string("\u{0}\u{1f}")
@@ -117,6 +128,8 @@ struct RFC3339Tests {
     @Test func formatsAndRoundTrips() {
         #expect(RFC3339.format(millisecondsSinceEpoch: 0) == "1970-01-01T00:00:00.000Z")
         #expect(RFC3339.format(millisecondsSinceEpoch: 1_763_546_400_250) == "2025-11-19T10:00:00.250Z")
+        #expect(RFC3339.format(millisecondsSinceEpoch: -1) == "1969-12-31T23:59:59.999Z")
+        #expect(RFC3339.format(millisecondsSinceEpoch: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
         for ms: Int64 in [-1, 951_782_400_000, 4_102_444_800_999, 1_709_164_800_000] {
             #expect(RFC3339.millisecondsSinceEpoch(RFC3339.format(millisecondsSinceEpoch: ms)) == ms)
         }
