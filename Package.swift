@@ -24,6 +24,8 @@ let package = Package(
         // C interop: simdjson from Debian's libsimdjson-dev, behind a tiny C interface.
         .target(
             name: "CSimdJSON",
+            // SwiftPM compiles C++ with -O2 but without NDEBUG: simdjson's inline code would keep its asserts.
+            cxxSettings: [.define("NDEBUG", .when(configuration: .release))],
             linkerSettings: [.linkedLibrary("simdjson")]
         ),
         // A small, safe Swift layer over librdkafka; the only code that calls it.

@@ -4,19 +4,13 @@
 #include <cstring>
 #include <new>
 #include <simdjson.h>
+#include <vector>
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 static_assert(sizeof(element) == sizeof(sj_element), "simdjson::dom::element must fit sj_element");
 static_assert(std::is_trivially_copyable<element>::value, "simdjson::dom::element must be trivially copyable");
-
-struct sj_parser {
-    simdjson::dom::parser parser;
-    explicit sj_parser(size_t max_depth) {
-        (void)parser.allocate(64 * 1024, max_depth);
-    }
-};
 
 static inline element unwrap(sj_element e) {
     element out;
@@ -29,6 +23,54 @@ static inline sj_element wrap(element e) {
     std::memcpy(&out, static_cast<const void *>(&e), sizeof(out));
     return out;
 }
+
+/// One member of an indexed object: its key's bytes and its value.
+struct member_entry {
+    const char *key;
+    size_t key_length;
+    element value;
+};
+
+/// The members of one object, read once so that the decoder's several look-ups in the same object
+/// (a task's six fields, the statistics' thirteen) scan a small array instead of the tape each time.
+struct object_index {
+    sj_element object{};
+    bool valid = false;
+    std::vector<member_entry> members;
+};
+
+struct sj_parser {
+    simdjson::dom::parser parser;
+    /// The two objects looked up most recently (the message and the object being read inside it),
+    /// valid for the current document only: every parse clears them.
+    object_index recent[2];
+    int last_used = 0;
+
+    explicit sj_parser(size_t max_depth) {
+        (void)parser.allocate(64 * 1024, max_depth);
+        for (auto &index : recent) { index.members.reserve(32); }
+    }
+
+    const object_index &index_of(sj_element object) {
+        for (int slot = 0; slot < 2; slot++) {
+            // Word by word: a 16-byte compare of an element the caller just stored stalls store forwarding.
+            const sj_element &known = recent[slot].object;
+            if (recent[slot].valid && known.opaque[0] == object.opaque[0] && known.opaque[1] == object.opaque[1]) {
+                last_used = slot;
+                return recent[slot];
+            }
+        }
+        last_used = 1 - last_used;
+        object_index &index = recent[last_used];
+        index.object = object;
+        index.valid = true;
+        index.members.clear();
+        for (auto field : unwrap(object).get_object().value_unsafe()) {
+            index.members.push_back(member_entry{field.key.data(), field.key.size(), field.value});
+        }
+        return index;
+    }
+};
 
 extern "C" {
 
@@ -43,6 +85,7 @@ int sj_parse(sj_parser *parser, const uint8_t *bytes, size_t len, sj_element *ro
     if (len > parser->parser.capacity() && parser->parser.allocate(len, parser->parser.max_depth()) != simdjson::SUCCESS) {
         return simdjson::MEMALLOC;
     }
+    for (auto &index : parser->recent) { index.valid = false; }
     auto result = parser->parser.parse(bytes, len, true);
     if (result.error()) { return static_cast<int>(result.error()); }
     *root = wrap(result.value_unsafe());
@@ -79,16 +122,18 @@ const char *sj_string(sj_element e, size_t *length) {
     return view.data();
 }
 
-int sj_object_find_last(sj_element object, const char *key, size_t key_length, sj_element *value) {
-    int found = 0;
-    std::string_view wanted(key, key_length);
-    for (auto field : unwrap(object).get_object().value_unsafe()) {
-        if (field.key == wanted) {
-            *value = wrap(field.value);
-            found = 1;
+int sj_object_find_last(sj_parser *parser, sj_element object, const char *key, size_t key_length, sj_element *value) {
+    const auto &members = parser->index_of(object).members;
+    // The last member with the key wins, as in Python's json: scan from the end.
+    for (auto member = members.rbegin(); member != members.rend(); ++member) {
+        // Length and first byte settle almost every comparison without a call to memcmp.
+        if (member->key_length == key_length
+            && (key_length == 0 || (member->key[0] == key[0] && std::memcmp(member->key, key, key_length) == 0))) {
+            *value = wrap(member->value);
+            return 1;
         }
     }
-    return found;
+    return 0;
 }
 
 size_t sj_array_elements(sj_element array, sj_element *out, size_t capacity) {

@@ -144,15 +144,13 @@ struct FieldReader<Node: JSONNode> {
         return readers
     }
 
-    /// A member that must be one of an enumeration's raw values (matched on the bytes: no `String` is
-    /// made for the common case, a valid value).
+    /// A member that must be one of an enumeration's raw values.
     func oneOf<Value: RawRepresentable & CaseIterable>(_ key: String, _ type: Value.Type) throws(InputRejection) -> Value where Value.RawValue == String {
-        let node = try required(key)
-        guard node.kind == .string else { throw wrongType(key, "a string", node) }
-        let match = node.withUTF8 { bytes in Value.allCases.first { $0.rawValue.utf8.elementsEqual(bytes) } }
-        guard let value = match else {
+        // Raw values are short: the String is a small string, made without an allocation.
+        let text = try string(key)
+        guard let value = Value(rawValue: text) else {
             let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
-            throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) must be one of \(allowed), got \"\(node.stringValue.prefix(100))\"")
+            throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) must be one of \(allowed), got \"\(text.prefix(100))\"")
         }
         return value
     }

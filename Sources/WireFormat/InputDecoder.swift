@@ -43,9 +43,10 @@ public struct InputDecoder: Sendable {
         let submission: RunSubmission
         switch schema {
         case .runResult:
-            let report = try TestExecutionReport(from: try Self.runResult(message), patterns: patterns, metadata: nil)
+            let run = try Self.runResult(message)
+            let report = try TestExecutionReport(from: run, patterns: patterns, metadata: Self.runMetadata(run.statistics))
             submission = RunSubmission(
-                report: try Self.withRunMetadata(report, message), analysis: nil, schema: schema,
+                report: report, analysis: nil, schema: schema,
                 identity: .runID(workflowID: report.workflowID, runID: report.runID))
         case .testExecutionReport:
             let report = try Self.report(message)
@@ -118,14 +119,11 @@ public struct InputDecoder: Sendable {
     }
 
     /// The report's `metadata` for a run result: the retries and cancellations from its statistics.
-    static func withRunMetadata<Node: JSONNode>(_ report: TestExecutionReport, _ message: FieldReader<Node>) throws(InputRejection) -> TestExecutionReport {
-        let s = try message.object("statistics")
-        var report = report
-        report.metadata = JSONObject([
-            ("total_retries", .integer(Int64(try s.int("total_retries")))),
-            ("cancelled_tasks", .integer(Int64(try s.int("cancelled_tasks")))),
+    static func runMetadata(_ statistics: RunStatistics) -> JSONObject {
+        JSONObject([
+            ("total_retries", .integer(Int64(statistics.totalRetries))),
+            ("cancelled_tasks", .integer(Int64(statistics.cancelledTasks))),
         ])
-        return report
     }
 
     static func report<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> TestExecutionReport {

@@ -15,8 +15,6 @@ protocol JSONNode {
     /// For `.integer` and `.double`.
     var doubleValue: Double { get }
     var stringValue: String { get }
-    /// For `.string`: its UTF-8 bytes, without making a `String`.
-    func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result
     /// The last member named `key` of an object.
     func member(_ key: String) -> Self?
     var elements: [Self] { get }
@@ -60,11 +58,6 @@ extension JSONValue: JSONNode {
 
     var stringValue: String { if case let .string(value) = self { value } else { "" } }
 
-    func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        var text = stringValue
-        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-    }
-
     func member(_ key: String) -> JSONValue? {
         if case let .object(object) = self { object[key] } else { nil }
     }
@@ -75,6 +68,8 @@ extension JSONValue: JSONNode {
 /// A simdjson DOM element; valid while its parser holds the document.
 struct SimdJSONNode: JSONNode {
     let element: sj_element
+    /// The parser that holds the document (it also keeps the index of recently read objects).
+    let parser: OpaquePointer
 
     var kind: JSONKind {
         switch sj_type(element) {
@@ -93,22 +88,18 @@ struct SimdJSONNode: JSONNode {
     var doubleValue: Double { sj_double(element) }
 
     var stringValue: String {
-        // simdjson has validated the UTF-8.
-        withUTF8 { String(decoding: $0, as: UTF8.self) }
-    }
-
-    func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         var length = 0
         let bytes = sj_string(element, &length)!
-        return body(UnsafeRawBufferPointer(start: bytes, count: length))
+        // simdjson has validated the UTF-8.
+        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
     }
 
     func member(_ key: String) -> SimdJSONNode? {
         var key = key
         return key.withUTF8 { utf8 in
             var value = sj_element()
-            let found = utf8.withMemoryRebound(to: CChar.self) { sj_object_find_last(element, $0.baseAddress, $0.count, &value) }
-            return found != 0 ? SimdJSONNode(element: value) : nil
+            let found = utf8.withMemoryRebound(to: CChar.self) { sj_object_find_last(parser, element, $0.baseAddress, $0.count, &value) }
+            return found != 0 ? SimdJSONNode(element: value, parser: parser) : nil
         }
     }
 
@@ -119,7 +110,7 @@ struct SimdJSONNode: JSONNode {
             buffer = [sj_element](repeating: sj_element(), count: count)
             count = buffer.withUnsafeMutableBufferPointer { sj_array_elements(element, $0.baseAddress, $0.count) }
         }
-        return buffer.prefix(count).map(SimdJSONNode.init)
+        return buffer.prefix(count).map { SimdJSONNode(element: $0, parser: parser) }
     }
 }
 
@@ -139,6 +130,6 @@ public final class SimdJSONParser {
     func parse(_ bytes: UnsafeRawBufferPointer) -> SimdJSONNode? {
         var root = sj_element()
         let status = sj_parse(parser, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &root)
-        return status == 0 ? SimdJSONNode(element: root) : nil
+        return status == 0 ? SimdJSONNode(element: root, parser: parser) : nil
     }
 }

@@ -32,8 +32,10 @@ double sj_double(sj_element element);
 /** The string's UTF-8 bytes (validated by the parser) and their count. */
 const char *sj_string(sj_element element, size_t *length);
 
-/** The value of the last member named `key` (as Python's json keeps the last); 1 when found. */
-int sj_object_find_last(sj_element object, const char *key, size_t key_length, sj_element *value);
+/** The value of the last member named `key` (as Python's json keeps the last); 1 when found.
+    `object` must belong to the parser's current document; the parser remembers the members of the
+    two objects looked up last, so repeated look-ups in one object read the document once. */
+int sj_object_find_last(sj_parser *parser, sj_element object, const char *key, size_t key_length, sj_element *value);
 /** Copies up to `capacity` elements of an array into `out`; returns the array's element count. */
 size_t sj_array_elements(sj_element array, sj_element *out, size_t capacity);
 
