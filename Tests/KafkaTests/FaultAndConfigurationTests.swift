@@ -34,7 +34,7 @@ struct FaultInjectionTests {
         #expect(reports.map(\.offset) == Array(0..<20))
         let consumer = try KafkaConsumer(configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
         try await consumer.assign([TopicPartitionOffset(TopicPartition("produce-errors", 0), offset: TopicPartitionOffset.beginning)])
-        let messages = try await consume(consumer, count: 20, timeout: .seconds(10))
+        let messages = try await consume(consumer, count: 20)
         #expect(messages.map { text($0.value)! } == (0..<20).map { "m\($0)" })
         #expect(try await consumer.nextBatch(timeout: .milliseconds(500)).isEmpty)
         await consumer.close()

@@ -133,15 +133,15 @@ struct KafkaClientTests {
         let p0 = TopicPartition("seek", 0), p1 = TopicPartition("seek", 1)
         try await consumer.assign([TopicPartitionOffset(p0, offset: 5), TopicPartitionOffset(p1, offset: TopicPartitionOffset.beginning)])
         try await consumer.pause([p1])
-        let fromFive = try await consume(consumer, count: 5, timeout: .seconds(10))
+        let fromFive = try await consume(consumer, count: 5)
         #expect(fromFive.map(\.offset) == [5, 6, 7, 8, 9])
         #expect(fromFive.allSatisfy { $0.partition == 0 })
         #expect(try await consumer.nextBatch(timeout: .milliseconds(300)).isEmpty)
         try await consumer.resume([p1])
-        let resumed = try await consume(consumer, count: 10, timeout: .seconds(10))
+        let resumed = try await consume(consumer, count: 10)
         #expect(resumed.map(\.offset) == Array(0..<10))
         try await consumer.seek([TopicPartitionOffset(p1, offset: 8)])
-        let again = try await consume(consumer, count: 2, timeout: .seconds(10))
+        let again = try await consume(consumer, count: 2)
         #expect(again.map(\.offset) == [8, 9])
         #expect(Set(try await consumer.assignment()) == [p0, p1])
         await consumer.close()
@@ -167,7 +167,8 @@ struct KafkaClientTests {
             await consumer.close()
             await producer.close()
         }
-        #expect(elapsed < .seconds(5))
+        // The service's own stop budget (10 s), generous enough for a loaded CI machine.
+        #expect(elapsed < .seconds(10))
         await consumer.close()
         await producer.close()
         await #expect(throws: KafkaError.self) { _ = try await consumer.nextBatch() }
