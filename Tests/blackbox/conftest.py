@@ -132,7 +132,7 @@ def send(prod, messages, topic="executor-results"):
     return [f.get(timeout=30).partition for f in futures]
 
 
-def read_all(bootstrap, topic, partitions=3, timeout=10.0):
+def read_all(bootstrap, topic, partitions=3, timeout=30.0):
     """Every record of a topic, read to the high watermarks with a group-less consumer."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     parts = [TopicPartition(topic, p) for p in range(partitions)]

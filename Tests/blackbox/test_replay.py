@@ -24,7 +24,7 @@ def replay(bootstrap, *args, timeout=120):
 def decide_sample_live(bootstrap, tmp_path):
     service = Service(bootstrap, tmp_path)
     send(producer(bootstrap), [(workflow_key(line), line.encode()) for line in SAMPLE])
-    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= len(SAMPLE), 30, service.output)
+    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= len(SAMPLE), 60, service.output)
     assert service.terminate() == 0
     return by_fingerprint(bootstrap)
 
@@ -96,7 +96,7 @@ def test_replay_beside_a_live_run_doubles_nothing(broker, tmp_path):
     stream = Stream(broker.bootstrap, 200)
     rules = tmp_path / "rules.yaml"
     rules.write_text(NEW_RULES)
-    wait_for(lambda: live.metric("optimizer_decider_messages_consumed_total") > 50, 30, live.output)
+    wait_for(lambda: live.metric("optimizer_decider_messages_consumed_total") > 50, 60, live.output)
     first = replay(broker.bootstrap, "--from", "beginning", "--rules", str(rules))
     assert first.returncode == 0, first.stderr
     valid, _ = stream.join()

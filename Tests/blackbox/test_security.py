@@ -14,7 +14,7 @@ def test_kafka_secrets_never_reach_logs_errors_or_metrics(broker, tmp_path):
         "--kafka-option", f"sasl.password={SECRET}", "--kafka-option", "sasl.username=decider",
         "--kafka-option", "debug=conf,security,generic", "--log-level", "debug"])
     send(producer(broker.bootstrap), [(b"wf", b'{"success_rate": 1, "workflow_id": "wf"}')])
-    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= 1, 30, service.output)
+    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= 1, 60, service.output)
     _, metrics = service.get("/metrics")
     assert service.terminate() == 0
     log = service.output()

@@ -48,7 +48,7 @@ def test_every_shape_and_every_dead_letter_reason(broker, tmp_path):
     partitions = send(prod, messages)
     big = KafkaProducer(bootstrap_servers=broker.bootstrap, max_request_size=4 * 1024 * 1024)
     big_partition = send(big, [too_large])[0]
-    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= len(messages) + 1, 30,
+    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= len(messages) + 1, 60,
              lambda: service.output())
     runs = decisions_by_run(broker.bootstrap)
     assert len(runs) == 5 and all(len(v) == 1 for v in runs.values())
@@ -78,7 +78,7 @@ def test_duplicates_sent_seconds_apart_yield_one_decision(broker, tmp_path):
     send(prod, [message])
     time.sleep(2)
     send(prod, [message, message])
-    wait_for(lambda: service.metric("optimizer_decider_duplicates_total") >= 2, 20, service.output)
+    wait_for(lambda: service.metric("optimizer_decider_duplicates_total") >= 2, 60, service.output)
     runs = decisions_by_run(broker.bootstrap)
     assert [len(v) for v in runs.values()] == [1]
     assert service.terminate() == 0
