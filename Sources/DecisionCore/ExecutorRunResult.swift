@@ -126,7 +126,10 @@ extension TestExecutionReport {
         try run.validate()
         let s = run.statistics
         let completed = s.effectiveCompletedTasks
-        let timesMs = run.tasks.lazy.map { $0.executionTime * 1000 }.filter { $0 > 0 }.sorted()
+        var timesMs: [Double] = []
+        timesMs.reserveCapacity(run.tasks.count)
+        for task in run.tasks where task.executionTime * 1000 > 0 { timesMs.append(task.executionTime * 1000) }
+        timesMs.sort()
         self.init(
             workflowID: run.workflowID,
             runID: run.runID,

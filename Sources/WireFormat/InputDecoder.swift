@@ -105,8 +105,10 @@ public struct InputDecoder: Sendable {
             totalExecutionTime: try s.number("total_execution_time"),
             avgExecutionTime: try s.number("avg_execution_time"),
             totalCost: try s.number("total_cost"))
+        let taskReaders = try message.objects("task_results", required: true)!
         var tasks: [TaskResult] = []
-        for task in try message.objects("task_results", required: true)! {
+        tasks.reserveCapacity(taskReaders.count)
+        for task in taskReaders {
             try task.requireObjectIfPresent("test_result")
             tasks.append(TaskResult(
                 taskID: try task.string("task_id"),

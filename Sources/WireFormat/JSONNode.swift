@@ -104,13 +104,11 @@ struct SimdJSONNode: JSONNode {
     }
 
     var elements: [SimdJSONNode] {
-        var buffer = [sj_element](repeating: sj_element(), count: 32)
-        var count = buffer.withUnsafeMutableBufferPointer { sj_array_elements(element, $0.baseAddress, $0.count) }
-        if count > buffer.count {
-            buffer = [sj_element](repeating: sj_element(), count: count)
-            count = buffer.withUnsafeMutableBufferPointer { sj_array_elements(element, $0.baseAddress, $0.count) }
+        let count = sj_array_elements(element, nil, 0)
+        return withUnsafeTemporaryAllocation(of: sj_element.self, capacity: count) { buffer in
+            _ = sj_array_elements(element, buffer.baseAddress, count)
+            return buffer.map { SimdJSONNode(element: $0, parser: parser) }
         }
-        return buffer.prefix(count).map { SimdJSONNode(element: $0, parser: parser) }
     }
 }
 
