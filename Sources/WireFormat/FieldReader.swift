@@ -144,13 +144,13 @@ struct FieldReader<Node: JSONNode> {
         return readers
     }
 
-    /// A member that must be one of an enumeration's raw values.
-    func oneOf<Value: RawRepresentable & CaseIterable>(_ key: String, _ type: Value.Type) throws(InputRejection) -> Value where Value.RawValue == String {
-        // Raw values are short: the String is a small string, made without an allocation.
-        let text = try string(key)
-        guard let value = Value(rawValue: text) else {
+    /// A member that must be one of an enumeration's raw values, matched on the string's bytes.
+    func oneOf<Value: WireNamed>(_ key: String, _ type: Value.Type) throws(InputRejection) -> Value {
+        let node = try required(key)
+        guard node.kind == .string else { throw wrongType(key, "a string", node) }
+        guard let value = node.withUTF8({ Value.named($0) }) else {
             let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
-            throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) must be one of \(allowed), got \"\(text.prefix(100))\"")
+            throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) must be one of \(allowed), got \"\(node.stringValue.prefix(100))\"")
         }
         return value
     }
@@ -167,3 +167,29 @@ struct FieldReader<Node: JSONNode> {
 }
 
 
+
+/// An enumeration that messages spell by its raw values. Matching the bytes against a table built once
+/// avoids making a `String` and Swift's string switch (about 400 instructions a task status).
+protocol WireNamed: RawRepresentable, CaseIterable where RawValue == String {
+    /// Every case with its raw value's UTF-8 bytes; `static let wireNames = makeWireNames()`.
+    static var wireNames: [(bytes: [UInt8], value: Self)] { get }
+}
+
+extension WireNamed {
+    static func makeWireNames() -> [(bytes: [UInt8], value: Self)] { allCases.map { (Array($0.rawValue.utf8), $0) } }
+
+    static func named(_ bytes: UnsafeRawBufferPointer) -> Self? {
+        for name in wireNames where name.bytes.count == bytes.count {
+            if name.bytes.withUnsafeBytes({ $0.elementsEqual(bytes) }) { return name.value }
+        }
+        return nil
+    }
+}
+
+extension TaskStatus: WireNamed {
+    static let wireNames = makeWireNames()
+}
+
+extension IssueSeverity: WireNamed {
+    static let wireNames = makeWireNames()
+}

@@ -15,6 +15,8 @@ protocol JSONNode {
     /// For `.integer` and `.double`.
     var doubleValue: Double { get }
     var stringValue: String { get }
+    /// For `.string`: its UTF-8 bytes, without making a `String`.
+    func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result
     /// The last member named `key` of an object.
     func member(_ key: String) -> Self?
     var elements: [Self] { get }
@@ -58,6 +60,11 @@ extension JSONValue: JSONNode {
 
     var stringValue: String { if case let .string(value) = self { value } else { "" } }
 
+    func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        var text = stringValue
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
     func member(_ key: String) -> JSONValue? {
         if case let .object(object) = self { object[key] } else { nil }
     }
@@ -88,10 +95,14 @@ struct SimdJSONNode: JSONNode {
     var doubleValue: Double { sj_double(element) }
 
     var stringValue: String {
+        // simdjson has validated the UTF-8.
+        withUTF8 { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         var length = 0
         let bytes = sj_string(element, &length)!
-        // simdjson has validated the UTF-8.
-        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
+        return body(UnsafeRawBufferPointer(start: bytes, count: length))
     }
 
     func member(_ key: String) -> SimdJSONNode? {

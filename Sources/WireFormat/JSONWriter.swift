@@ -117,6 +117,8 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
+            // Most strings need no escaping: found eight bytes at a time, they are copied in one go.
+            guard Self.needsEscaping(UnsafeRawBufferPointer(utf8)) else { return bytes.append(contentsOf: utf8) }
             // Copy runs that need no escaping in one go; escape the rest byte by byte.
             var runStart = 0
             for index in 0..<utf8.count {
@@ -129,6 +131,28 @@ public struct JSONWriter {
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any byte is below 0x20, a quote or a backslash; word at a time with the classic
+    /// "has a zero byte" / "has a byte less than n" bit tricks, which are exact about existence.
+    static func needsEscaping(_ utf8: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & highs != 0 }
+        var index = 0
+        while index + 8 <= utf8.count {
+            let word = utf8.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if (word &- ones &* 0x20) & ~word & highs != 0 || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C)) {
+                return true
+            }
+            index += 8
+        }
+        while index < utf8.count {
+            let byte = utf8[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            index += 1
+        }
+        return false
     }
 
     private mutating func appendEscaped(_ byte: UInt8) {

@@ -101,6 +101,27 @@ struct JSONWriterTests {
             == "[0,7,-7,10,-10,1000000,9223372036854775807,-9223372036854775808,18446744073709551615,-2147483648]")
     }
 
+    /// The word-at-a-time check agrees with the byte-by-byte rule for every byte value at every
+    /// position of a word, next to ordinary, high and special neighbours.
+    @Test func escapeCheckAgreesWithTheByteRule() {
+        func byteRule(_ bytes: [UInt8]) -> Bool { bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }
+        for filler: UInt8 in [0x61, 0xC3, 0xFF, 0x21, 0x5B, 0x5D, 0x20] {
+            for length in [7, 8, 9, 16, 17] {
+                for position in 0..<length {
+                    for value in UInt8.min...UInt8.max {
+                        var bytes = [UInt8](repeating: filler, count: length)
+                        bytes[position] = value
+                        let fast = bytes.withUnsafeBytes { JSONWriter.needsEscaping($0) }
+                        if fast != byteRule(bytes) {
+                            Issue.record("filler \(filler), length \(length), byte \(value) at \(position): \(fast)")
+                            return
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func controlCharactersAreEscaped() {
         var writer = JSONWriter()
         writer.string("\u{0}\u{1f}")
