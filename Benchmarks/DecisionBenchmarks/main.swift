@@ -67,6 +67,14 @@ let scratch = DecisionScratch()
 measure("decode, simdjson path", seconds: seconds, items: messages.count) { i in
     (try? decoder.decode(messages[i], fastParser: scratch.fastParser))?.report.totalTests ?? 0
 }
+// What a state restore does per decision read back from the decisions topic.
+let decisionJSON = decisions.map { encoder.encode($0) }
+measure("restore read, reference parser", seconds: seconds, items: decisionJSON.count) { i in
+    DecisionRecord.parse(decisionJSON[i]) == nil ? 0 : 1
+}
+measure("restore read, simdjson", seconds: seconds, items: decisionJSON.count) { i in
+    DecisionRecord.parse(decisionJSON[i], fastParser: scratch.fastParser) == nil ? 0 : 1
+}
 let decider = Decider(rules: rules)
 var state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: 20)
 var round = 0

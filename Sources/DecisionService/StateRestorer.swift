@@ -50,6 +50,7 @@ struct StateRestorer: Sendable {
         }
         guard !starts.isEmpty else { return Result(states: states, decisionsRead: 0) }
         try await consumer.assign(starts)
+        let parser = SimdJSONParser()
         var read = 0
         let deadline = ContinuousClock.now + timeout
         while !ends.isEmpty {
@@ -60,7 +61,7 @@ struct StateRestorer: Sendable {
                 guard let end = ends[message.partition], message.offset < end else { continue }
                 read += 1
                 if message.offset >= end - 1 { ends[message.partition] = nil }
-                guard let record = DecisionRecord.parse(message.value), record.rulesFingerprint == fingerprint else { continue }
+                guard let record = DecisionRecord.parse(message.value, fastParser: parser), record.rulesFingerprint == fingerprint else { continue }
                 let atMs = message.timestampMs ?? nowMs
                 if let retentionMs, atMs < nowMs - retentionMs { continue }
                 states[message.partition]!.record(record.decisionID, workflowID: record.workflowID, point: record.point, atMs: atMs)

@@ -111,11 +111,14 @@ struct DeciderTests {
         var state = PartitionState(retentionMs: nil, capacity: 100, historyWindow: 20)
         let scratch = DecisionScratch()
         var rebuilt = PartitionState(retentionMs: nil, capacity: 100, historyWindow: 20)
+        var firstDecision: [UInt8] = []
         for (offset, line) in Self.sample.enumerated() {
             let outcome = line.withUnsafeBytes {
                 decider.process($0, source: MessageSource(topic: "t", partition: 0, offset: Int64(offset), timestampMs: nil), nowMs: 0, state: &state, scratch: scratch)
             }
             if case let .decided(_, json) = outcome, let record = DecisionRecord.parse(json) {
+                #expect(DecisionRecord.parse(json, fastParser: scratch.fastParser) == record, "both parsers read the same")
+                if firstDecision.isEmpty { firstDecision = json }
                 #expect(record.rulesFingerprint == decider.rulesFingerprint)
                 rebuilt.record(record.decisionID, workflowID: record.workflowID, point: record.point, atMs: 0)
             }
@@ -124,8 +127,26 @@ struct DeciderTests {
         for workflow in ["wf-support-triage", "wf-invoice-extract", "wf-search-summarize", "wf-healthy", "wf-legacy"] {
             #expect(rebuilt.baseline(for: workflow) == state.baseline(for: workflow))
         }
-        #expect(DecisionRecord.parse(Array("{\"schema\":\"other\"}".utf8)) == nil)
-        #expect(DecisionRecord.parse(Array("not json".utf8)) == nil)
+        // Edge cases of the reading itself, identical on both parsers: the last of repeated keys wins,
+        // integers of any size are numbers, a wrong type anywhere makes the record foreign.
+        let base = String(decoding: firstDecision.dropLast(), as: UTF8.self)
+        let variants = [
+            base + ",\"workflow_id\":\"wf-repeated\"}",
+            base + ",\"report\":{\"success_rate\":1,\"avg_response_time_ms\":18446744073709551615,\"cost_per_request\":0}}",
+            base + ",\"rules_fingerprint\":null}",
+            base + ",\"decision_id\":\"0123\"}",
+        ]
+        for (variant, isDecision) in zip(variants, [true, true, false, false]) {
+            let reference = DecisionRecord.parse(Array(variant.utf8))
+            #expect(DecisionRecord.parse(Array(variant.utf8), fastParser: scratch.fastParser) == reference, "\(variant)")
+            #expect((reference != nil) == isDecision, "\(variant)")
+        }
+        #expect(DecisionRecord.parse(Array((base + ",\"workflow_id\":\"wf-repeated\"}").utf8))?.workflowID == "wf-repeated")
+        #expect(DecisionRecord.parse(Array(variants[1].utf8), fastParser: scratch.fastParser)?.point.avgResponseTimeMs == Double(UInt64.max))
+        for foreign in ["{\"schema\":\"other\"}", "not json", "[1]", "{\"schema\":\"optimizer.decision/v1\",\"decision_id\":7}"] {
+            #expect(DecisionRecord.parse(Array(foreign.utf8)) == nil)
+            #expect(DecisionRecord.parse(Array(foreign.utf8), fastParser: scratch.fastParser) == nil)
+        }
     }
 }
 
