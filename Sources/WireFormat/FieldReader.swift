@@ -166,8 +166,6 @@ struct FieldReader<Node: JSONNode> {
     }
 }
 
-
-
 /// An enumeration that messages spell by its raw values. Matching the bytes against a table built once
 /// avoids making a `String` and Swift's string switch (about 400 instructions a task status).
 protocol WireNamed: RawRepresentable, CaseIterable where RawValue == String {
