@@ -194,20 +194,19 @@ def test_sigterm_under_load_exits_cleanly_within_ten_seconds(broker, tmp_path):
 
 
 def test_startup_errors_are_one_clear_line(tmp_path):
-    small = MockBroker(partitions=2, topics=["executor-results", "executor-results.dlq"])
-    try:
-        result = run_cli("run", "--bootstrap-servers", small.bootstrap, "--metrics-address", "off", timeout=60)
-        assert result.returncode != 0
-        assert b"topic optimizer-decisions does not exist" in result.stderr
-    finally:
-        small.stop()
-    uneven = MockBroker(partitions=3, topics=["executor-results", "optimizer-decisions:2", "executor-results.dlq:1"])
-    try:
-        result = run_cli("run", "--bootstrap-servers", uneven.bootstrap, "--metrics-address", "off", timeout=60)
-        assert result.returncode != 0
-        assert b"optimizer-decisions has 2 partitions, fewer than the 3 of executor-results" in result.stderr
-    finally:
-        uneven.stop()
+    topic_errors = [
+        (2, ["executor-results", "executor-results.dlq"], b"topic optimizer-decisions does not exist"),
+        (3, ["executor-results", "optimizer-decisions:2", "executor-results.dlq:1"],
+         b"optimizer-decisions has 2 partitions, fewer than the 3 of executor-results"),
+    ]
+    for partitions, topics, expected in topic_errors:
+        broker = MockBroker(partitions=partitions, topics=topics)
+        try:
+            result = run_cli("run", "--bootstrap-servers", broker.bootstrap, "--metrics-address", "off", timeout=60)
+            assert result.returncode != 0
+            assert expected in result.stderr
+        finally:
+            broker.stop()
     result = run_cli("run", "--bootstrap-servers", "127.0.0.1:1", "--metrics-address", "off", "--startup-timeout", "3", timeout=60)
     assert result.returncode != 0
     assert b"cannot reach Kafka at 127.0.0.1:1" in result.stderr
