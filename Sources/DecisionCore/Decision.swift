@@ -106,12 +106,15 @@ public struct RunSubmission: Sendable, Equatable {
     public var analysis: PromptAnalysis?
     public var schema: InputSchema
     public var identity: RunIdentity
+    /// The variant the run tested (`metadata.variant`, contract section 3.3), if it named a valid one.
+    public var variant: String?
 
-    public init(report: TestExecutionReport, analysis: PromptAnalysis?, schema: InputSchema, identity: RunIdentity) {
+    public init(report: TestExecutionReport, analysis: PromptAnalysis?, schema: InputSchema, identity: RunIdentity, variant: String? = nil) {
         self.report = report
         self.analysis = analysis
         self.schema = schema
         self.identity = identity
+        self.variant = variant
     }
 }
 
@@ -123,6 +126,8 @@ public struct Decision: Sendable, Equatable {
     public var rulesFingerprint: String
     public var source: MessageSource
     public var decidedAtMs: Int64
+    /// The run's variant against its baseline variant; `nil` for a run without a variant.
+    public var variantComparison: VariantComparison?
 
     public var report: TestExecutionReport { submission.report }
     public var analysis: PromptAnalysis? { submission.analysis }
@@ -131,7 +136,7 @@ public struct Decision: Sendable, Equatable {
     /// `submission.identity.decisionKey(rulesFingerprint:)`.
     public init(
         submission: RunSubmission, rules: ScoringRules, rulesFingerprint: String, baseline: [BaselinePoint],
-        source: MessageSource, decidedAtMs: Int64, decisionID: DecisionKey? = nil
+        source: MessageSource, decidedAtMs: Int64, decisionID: DecisionKey? = nil, variantComparison: VariantComparison? = nil
     ) {
         self.decisionID = decisionID ?? submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
         self.submission = submission
@@ -139,5 +144,6 @@ public struct Decision: Sendable, Equatable {
         self.rulesFingerprint = rulesFingerprint
         self.source = source
         self.decidedAtMs = decidedAtMs
+        self.variantComparison = variantComparison
     }
 }

@@ -25,6 +25,7 @@ public struct ScoringRules: Sendable, Equatable {
     public var maxTimeoutErrorRate = 0.05
     public var errorPatterns = ErrorPatterns()
     public var history = HistoryRules()
+    public var variants = VariantRules()
 
     public init() {}
 
@@ -59,6 +60,8 @@ public struct ScoringRules: Sendable, Equatable {
         try check(inRange(h.successRateDrop, 0...1), "success_rate_drop", "must be between 0 and 1")
         try check(inRange(h.latencyFactor, 1...limit), "latency_factor", "must be a finite number ≥ 1")
         try check(inRange(h.costFactor, 1...limit), "cost_factor", "must be a finite number ≥ 1")
+        try check((1...VariantRules.maximumWindow).contains(variants.window), "variant_window", "must be between 1 and \(VariantRules.maximumWindow)")
+        try check(variants.alpha.isFinite && variants.alpha > 0 && variants.alpha < 1, "variant_alpha", "must be greater than 0 and less than 1")
     }
 
     /// Every effective value as `key=value` lines in key order: the input of the fingerprint.
@@ -84,7 +87,13 @@ public struct ScoringRules: Sendable, Equatable {
             "success_rate_drop=\(history.successRateDrop)",
             "trigger_on_regression=\(history.triggerOnRegression)",
         ]
-        return "optimizer.rules/v1\n" + lines.joined(separator: "\n") + "\n"
+        // Variant keys join the text only when they differ from their defaults, so rules written before
+        // they existed keep their fingerprint and an upgrade decides no run twice (contract section 3.3).
+        let variantLines = variants == VariantRules() ? [] : [
+            "variant_alpha=\(variants.alpha)",
+            "variant_window=\(variants.window)",
+        ]
+        return "optimizer.rules/v1\n" + (lines + variantLines).joined(separator: "\n") + "\n"
     }
 
     /// A stable hash of the effective values: `sha256:` and the first 16 hex digits of SHA-256 over

@@ -36,11 +36,18 @@ public struct Decider: Sendable {
         }
         let key = submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
         if state.contains(key) { return .duplicate(key) }
+        let workflowID = submission.report.workflowID
+        // Regressions compare with the runs before this one; a variant is compared after its run joined
+        // its window (contract 3.2 and 3.3).
+        let baseline = state.baseline(for: workflowID)
+        state.record(
+            key, workflowID: workflowID, point: BaselinePoint(submission.report),
+            variant: submission.variant.map { ($0, VariantRun(submission.report)) }, atMs: nowMs)
+        let comparison = submission.variant.flatMap { state.variants(of: workflowID).compare($0, rules: rules) }
         let decision = Decision(
             submission: submission, rules: rules, rulesFingerprint: rulesFingerprint,
-            baseline: state.baseline(for: submission.report.workflowID), source: source, decidedAtMs: nowMs,
-            decisionID: key)
-        state.record(key, workflowID: submission.report.workflowID, point: BaselinePoint(submission.report), atMs: nowMs)
+            baseline: baseline, source: source, decidedAtMs: nowMs,
+            decisionID: key, variantComparison: comparison)
         return .decided(decision, json: scratch.encoder.encode(decision))
     }
 }

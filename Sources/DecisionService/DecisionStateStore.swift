@@ -26,7 +26,9 @@ public actor DecisionStateStore {
 
     /// An empty state for one partition, sized by the service's settings.
     public nonisolated func emptyState() -> PartitionState {
-        PartitionState(retentionMs: retentionMs, capacity: capacity, historyWindow: decider.rules.history.baselineWindow)
+        PartitionState(
+            retentionMs: retentionMs, capacity: capacity, historyWindow: decider.rules.history.baselineWindow,
+            variantWindow: decider.rules.variants.window)
     }
 
     public func install(_ state: PartitionState, for partition: Int32) {

@@ -1,7 +1,7 @@
 import DecisionCore
 
 /// What one input partition remembers: the decisions it has made (for deduplication, with retention and
-/// a cap) and the recent runs of each workflow (for regressions). Owned by one ``DecisionStateStore``
+/// a cap), the recent runs of each workflow (for regressions) and each workflow's variants (3.3). Owned by one ``DecisionStateStore``
 /// partition, or by one `score` invocation; not shared.
 public struct PartitionState: Sendable {
     /// How long a decision blocks its duplicates, in milliseconds; `nil` keeps them until the cap.
@@ -9,6 +9,8 @@ public struct PartitionState: Sendable {
     /// The most decision ids kept; the oldest go first beyond it.
     public let capacity: Int
     public let historyWindow: Int
+    /// Runs kept per variant (`variant_window`).
+    public let variantWindow: Int
     /// The most workflows whose history is kept; beyond it the least recently decided tenth is forgotten.
     public let maximumWorkflows: Int
 
@@ -16,32 +18,56 @@ public struct PartitionState: Sendable {
     /// Decision ids in the order they were made, for expiry; `expiryStart` skips the expired prefix.
     private var order: [(key: DecisionKey, atMs: Int64)] = []
     private var expiryStart = 0
-    private var histories: [String: (history: WorkflowHistory, lastDecision: Int)] = [:]
+    private var workflows: [String: WorkflowState] = [:]
     private var decisionsRecorded = 0
 
-    public init(retentionMs: Int64?, capacity: Int, historyWindow: Int, maximumWorkflows: Int = 100_000) {
+    /// What is kept of one workflow, forgotten together.
+    struct WorkflowState: Sendable {
+        var history: WorkflowHistory
+        var variants = VariantTable()
+        /// The partition's decision count when the workflow was last decided, for forgetting.
+        var lastDecision = 0
+    }
+
+    public init(retentionMs: Int64?, capacity: Int, historyWindow: Int, variantWindow: Int = VariantRules().window, maximumWorkflows: Int = 100_000) {
         self.retentionMs = retentionMs
         self.capacity = max(1, capacity)
         self.historyWindow = historyWindow
+        self.variantWindow = variantWindow
         self.maximumWorkflows = max(1, maximumWorkflows)
     }
 
     public var decisionCount: Int { decided.count }
-    public var workflowCount: Int { histories.count }
+    public var workflowCount: Int { workflows.count }
 
     public func contains(_ key: DecisionKey) -> Bool { decided.contains(key) }
 
-    public func baseline(for workflowID: String) -> [BaselinePoint] { histories[workflowID]?.history.points ?? [] }
+    public func baseline(for workflowID: String) -> [BaselinePoint] { workflows[workflowID]?.history.points ?? [] }
 
-    /// Records a decision: its id blocks duplicates and its run joins the workflow's history.
-    public mutating func record(_ key: DecisionKey, workflowID: String, point: BaselinePoint, atMs: Int64) {
+    public func variants(of workflowID: String) -> VariantTable { workflows[workflowID]?.variants ?? VariantTable() }
+
+    /// Records a decision: its id blocks duplicates, its run joins the workflow's history and, with a
+    /// variant, that variant's window (``VariantTable/record(_:run:window:recordedBaseline:)``).
+    public mutating func record(
+        _ key: DecisionKey, workflowID: String, point: BaselinePoint, variant: (name: String, run: VariantRun)? = nil,
+        recordedBaseline: String?? = nil, atMs: Int64
+    ) {
         guard decided.insert(key).inserted else { return }
         order.append((key, atMs))
         decisionsRecorded += 1
-        histories[workflowID, default: (WorkflowHistory(window: historyWindow), 0)].history.append(point)
-        histories[workflowID]!.lastDecision = decisionsRecorded
-        if histories.count > maximumWorkflows { forgetLeastRecentWorkflows() }
+        let window = historyWindow, variantWindow = variantWindow, decisions = decisionsRecorded
+        modifyWorkflow(workflowID, historyWindow: window) { workflow in
+            workflow.history.append(point)
+            if let variant { workflow.variants.record(variant.name, run: variant.run, window: variantWindow, recordedBaseline: recordedBaseline) }
+            workflow.lastDecision = decisions
+        }
+        if workflows.count > maximumWorkflows { forgetLeastRecentWorkflows() }
         while decided.count > capacity { dropOldest() }
+    }
+
+    /// In-place access, so the workflow's arrays are not copied on every decision.
+    private mutating func modifyWorkflow(_ workflowID: String, historyWindow: Int, _ body: (inout WorkflowState) -> Void) {
+        body(&workflows[workflowID, default: WorkflowState(history: WorkflowHistory(window: historyWindow))])
     }
 
     /// Forgets decisions older than the retention, measured from `nowMs`.
@@ -51,8 +77,8 @@ public struct PartitionState: Sendable {
     }
 
     private mutating func forgetLeastRecentWorkflows() {
-        let victims = histories.sorted { $0.value.lastDecision < $1.value.lastDecision }.prefix(max(1, maximumWorkflows / 10))
-        for victim in victims { histories[victim.key] = nil }
+        let victims = workflows.sorted { $0.value.lastDecision < $1.value.lastDecision }.prefix(max(1, maximumWorkflows / 10))
+        for victim in victims { workflows[victim.key] = nil }
     }
 
     private mutating func dropOldest() {

@@ -64,7 +64,9 @@ struct StateRestorer: Sendable {
                 guard let record = DecisionRecord.parse(message.value, fastParser: parser), record.rulesFingerprint == fingerprint else { continue }
                 let atMs = message.timestampMs ?? nowMs
                 if let retentionMs, atMs < nowMs - retentionMs { continue }
-                states[message.partition]!.record(record.decisionID, workflowID: record.workflowID, point: record.point, atMs: atMs)
+                states[message.partition]!.record(
+                    record.decisionID, workflowID: record.workflowID, point: record.point,
+                    variant: record.variant.map { ($0.name, $0.run) }, recordedBaseline: record.variant.map(\.baseline), atMs: atMs)
             }
         }
         return Result(states: states, decisionsRead: read)

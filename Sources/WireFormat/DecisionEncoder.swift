@@ -79,6 +79,37 @@ public struct DecisionEncoder {
         w.key("name"); w.string(ProducerInfo.name)
         w.key("version"); w.string(ProducerInfo.version)
         w.endObject()
+        // Last, as contract section 4 lists them: a decision without a variant reads as before, plus two nulls.
+        w.key("variant"); w.string(decision.submission.variant)
+        w.key("variant_comparison"); writeVariantComparison(decision.variantComparison, to: &w)
+        w.endObject()
+    }
+
+    /// The comparison of contract section 3.3, or null for a run without a variant.
+    public static func writeVariantComparison(_ comparison: VariantComparison?, to w: inout JSONWriter) {
+        guard let c = comparison else { return w.null() }
+        w.beginObject()
+        w.key("variant"); w.string(c.variant)
+        w.key("baseline_variant"); w.string(c.baselineVariant)
+        w.key("runs"); w.integer(c.runs)
+        w.key("baseline_runs"); w.integer(c.baselineRuns)
+        w.key("success_rate"); w.beginObject()
+        w.key("variant"); w.number(c.successRate.variant)
+        w.key("baseline"); w.number(c.successRate.baseline)
+        w.key("difference"); w.number(c.successRate.difference)
+        w.key("p_value"); w.number(c.successRate.pValue)
+        w.endObject()
+        w.key("avg_response_time_ms"); writeMean(c.avgResponseTimeMs, to: &w)
+        w.key("cost_per_request"); writeMean(c.costPerRequest, to: &w)
+        w.key("verdict"); w.string(c.verdict.rawValue)
+        w.endObject()
+    }
+
+    private static func writeMean(_ mean: VariantComparison.Mean, to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("variant"); w.number(mean.variant)
+        w.key("baseline"); w.number(mean.baseline)
+        w.key("ratio"); w.number(mean.ratio)
         w.endObject()
     }
 

@@ -1,12 +1,28 @@
 import DecisionCore
 
 /// What the service reads back from a decision on the decisions topic to rebuild its state: the id
-/// (deduplication), the rules fingerprint, the workflow and the metrics its history keeps.
+/// (deduplication), the rules fingerprint, the workflow, the metrics its history keeps and, for a run
+/// with a variant, what the variant table keeps (contract section 3.3).
 public struct DecisionRecord: Sendable, Equatable {
     public var decisionID: DecisionKey
     public var rulesFingerprint: String
     public var workflowID: String
     public var point: BaselinePoint
+    public var variant: VariantRecord?
+
+    /// A decided run of a variant, as its decision wrote it.
+    public struct VariantRecord: Sendable, Equatable {
+        public var name: String
+        /// The baseline the variant was compared against in that decision.
+        public var baseline: String?
+        public var run: VariantRun
+
+        public init(name: String, baseline: String?, run: VariantRun) {
+            self.name = name
+            self.baseline = baseline
+            self.run = run
+        }
+    }
 
     /// Reads the fields the state needs; `nil` for anything that is not a decision of this schema
     /// (a foreign message on the topic is skipped, not fatal). With `fastParser` (restores read
@@ -24,6 +40,7 @@ public struct DecisionRecord: Sendable, Equatable {
     private static func read<Node: JSONNode>(_ root: Node) -> DecisionRecord? {
         func string(_ node: Node?) -> String? { node.flatMap { $0.kind == .string ? $0.stringValue : nil } }
         func number(_ node: Node?) -> Double? { node.flatMap { $0.kind == .integer || $0.kind == .double ? $0.doubleValue : nil } }
+        func integer(_ node: Node?) -> Int? { node.flatMap { $0.kind == .integer ? Int(exactly: $0.integerValue) : nil } }
         guard root.kind == .object,
               string(root.member("schema")) == DecisionEncoder.schema,
               let id = string(root.member("decision_id")), let key = DecisionKey(hex: id),
@@ -34,8 +51,19 @@ public struct DecisionRecord: Sendable, Equatable {
               let latency = number(report.member("avg_response_time_ms")),
               let cost = number(report.member("cost_per_request"))
         else { return nil }
+        var variant: VariantRecord?
+        // A decision written before variants existed has neither field: its run has no variant.
+        if let name = string(root.member("variant")),
+           let successful = integer(report.member("successful_tests")), let total = integer(report.member("total_tests")),
+           let cancelled = integer(report.member("cancelled_tests")) {
+            let baseline = root.member("variant_comparison").flatMap { $0.kind == .object ? string($0.member("baseline_variant")) : nil }
+            variant = VariantRecord(
+                name: name, baseline: baseline,
+                run: VariantRun(successful: successful, completed: total - cancelled, avgResponseTimeMs: latency, costPerRequest: cost))
+        }
         return DecisionRecord(
             decisionID: key, rulesFingerprint: fingerprint, workflowID: workflowID,
-            point: BaselinePoint(successRate: successRate, avgResponseTimeMs: latency, costPerRequest: cost))
+            point: BaselinePoint(successRate: successRate, avgResponseTimeMs: latency, costPerRequest: cost),
+            variant: variant)
     }
 }

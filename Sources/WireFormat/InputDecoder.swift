@@ -63,7 +63,17 @@ public struct InputDecoder: Sendable {
         }
         var result = submission
         result.analysis = try Self.analysis(message)
+        result.variant = Self.variant(message)
         return result
+    }
+
+    /// `metadata.variant` when it is a string of 1 to 200 characters; anything else there means the run
+    /// has no variant, never a dead letter (contract section 3.3).
+    static func variant<Node: JSONNode>(_ message: FieldReader<Node>) -> String? {
+        guard let metadata = message.object.member("metadata"), metadata.kind == .object,
+              let variant = metadata.member("variant"), variant.kind == .string
+        else { return nil }
+        return VariantRules.variantName(variant.stringValue)
     }
 
     /// The shape named by `schema`, or recognised from the fields present (contract section 2).

@@ -42,7 +42,7 @@ public enum RulesFile {
         "optimization_threshold", "critical_issue_threshold", "clarity_efficiency_gap", "low_score_threshold",
         "min_success_rate", "max_acceptable_latency_ms", "max_cost_per_request", "max_timeout_error_rate",
         "error_patterns", "baseline_window", "baseline_min_runs", "success_rate_drop", "latency_factor",
-        "cost_factor", "trigger_on_regression",
+        "cost_factor", "trigger_on_regression", "variant_window", "variant_alpha",
     ]
 
     static func rules(from object: JSONObject) throws(RulesError) -> ScoringRules {
@@ -76,6 +76,8 @@ public enum RulesFile {
         try number("success_rate_drop", &rules.history.successRateDrop)
         try number("latency_factor", &rules.history.latencyFactor)
         try number("cost_factor", &rules.history.costFactor)
+        try integer("variant_window", &rules.variants.window)
+        try number("variant_alpha", &rules.variants.alpha)
         if let value = object["trigger_on_regression"] {
             guard case let .bool(flag) = value else {
                 throw RulesError("rules key trigger_on_regression must be true or false, got \(value.typeName)")

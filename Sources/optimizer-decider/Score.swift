@@ -41,7 +41,9 @@ struct Score: ParsableCommand {
             }
         }
         let decider = Decider(rules: scoringRules, maximumMessageBytes: maxMessageBytes)
-        var state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: scoringRules.history.baselineWindow)
+        var state = PartitionState(
+            retentionMs: nil, capacity: Int.max, historyWindow: scoringRules.history.baselineWindow,
+            variantWindow: scoringRules.variants.window)
         let scratch = DecisionScratch()
         let stdout = OutputStream(fd: 1)
         let stderr = OutputStream(fd: 2)

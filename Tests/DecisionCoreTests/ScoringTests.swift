@@ -166,6 +166,8 @@ struct RulesTests {
         variant { $0.history.latencyFactor = 2 }
         variant { $0.history.costFactor = 2 }
         variant { $0.history.triggerOnRegression = true }
+        variant { $0.variants.window = 51 }
+        variant { $0.variants.alpha = 0.01 }
         let fingerprints = variants.map(\.fingerprint)
         #expect(!fingerprints.contains(base))
         #expect(Set(fingerprints).count == variants.count)
@@ -188,6 +190,23 @@ struct RulesTests {
         #expect(failure { $0.history.baselineWindow = 0 } == "baseline_window")
         #expect(failure { $0.history.baselineMinRuns = 21 } == "baseline_min_runs")
         #expect(failure { $0.history.latencyFactor = 0.5 } == "latency_factor")
+        #expect(failure { $0.variants.window = 0 } == "variant_window")
+        #expect(failure { $0.variants.window = 1001 } == "variant_window")
+        #expect(failure { $0.variants.window = 1000 } == nil)
+        #expect(failure { $0.variants.alpha = 0 } == "variant_alpha")
+        #expect(failure { $0.variants.alpha = 1 } == "variant_alpha")
+        #expect(failure { $0.variants.alpha = .nan } == "variant_alpha")
+    }
+
+    @Test func variantDefaultsKeepTheFingerprintOfRulesWithoutThem() {
+        // Rules written before contract section 3.3 keep their fingerprint: nothing is decided twice.
+        var rules = ScoringRules()
+        rules.variants.window = 50
+        rules.variants.alpha = 0.05
+        #expect(rules.fingerprint == "sha256:a68eeab32a5ca2e4")
+        #expect(!rules.canonicalText.contains("variant"))
+        rules.variants.window = 20
+        #expect(rules.canonicalText.hasSuffix("variant_alpha=0.05\nvariant_window=20\n"))
     }
 }
 

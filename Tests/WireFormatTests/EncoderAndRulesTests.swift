@@ -20,6 +20,7 @@ struct DecisionEncoderTests {
         #expect(object.members.map(\.key) == [
             "schema", "decision_id", "workflow_id", "run_id", "should_optimize", "strategy", "reasons", "regressions",
             "report", "analysis", "input_schema", "rules_fingerprint", "source", "decided_at", "producer",
+            "variant", "variant_comparison",
         ])
         #expect(object["schema"] == .string("optimizer.decision/v1"))
         #expect(object["should_optimize"] == .bool(true))
