@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, dependencies pointing one way only:
-// CRdKafka → Kafka; DecisionCore → WireFormat; all → DecisionService → optimizer-decider.
+// CRdKafka → Kafka; DecisionCore → WireFormat → DecisionEngine (no Kafka); all → DecisionService → optimizer-decider.
 let package = Package(
     name: "optimizer-decider",
     platforms: [.macOS(.v15)],
@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C interop: librdkafka from Debian's librdkafka-dev.
@@ -47,32 +51,44 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        // The service: decider, state store actor, consumer loop, publisher, dead letters, metrics.
+        // The decision engine: bytes with partition and offset → decode → decide → per-partition state
+        // (dedup ids, history, variants) → encode. No Kafka: `score`, the benchmarks and the service share it.
+        .target(name: "DecisionEngine", dependencies: ["DecisionCore", "WireFormat"]),
+        // The service: the pipelined consumer loop, delivery watermarks, restore, publisher, dead letters,
+        // replay, metrics and endpoints, all as swift-service-lifecycle services.
         .target(
             name: "DecisionService",
             dependencies: [
                 "DecisionCore",
                 "WireFormat",
+                "DecisionEngine",
                 "Kafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ]
         ),
         .executableTarget(
             name: "optimizer-decider",
             dependencies: [
                 "DecisionService",
+                "DecisionEngine",
                 "DecisionCore",
                 "WireFormat",
                 "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(name: "BenchmarkSupport", dependencies: ["WireFormat"], path: "Benchmarks/BenchmarkSupport"),
         // Micro-benchmarks of the decision path (BENCHMARKS.md): swift run -c release DecisionBenchmarks
         .executableTarget(
             name: "DecisionBenchmarks",
-            dependencies: ["BenchmarkSupport", "DecisionCore", "WireFormat", "DecisionService"],
+            dependencies: ["BenchmarkSupport", "DecisionCore", "WireFormat", "DecisionEngine"],
             path: "Benchmarks/DecisionBenchmarks"
         ),
         // End-to-end benchmark against a raw librdkafka pass-through (BENCHMARKS.md).
@@ -84,7 +100,8 @@ let package = Package(
         .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "DecisionCore"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "DecisionServiceTests", dependencies: ["DecisionService", "DecisionCore", "WireFormat", "Kafka"]),
+        .testTarget(name: "DecisionEngineTests", dependencies: ["DecisionEngine", "DecisionCore", "WireFormat"]),
+        .testTarget(name: "DecisionServiceTests", dependencies: ["DecisionService", "DecisionEngine", "DecisionCore", "WireFormat", "Kafka"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

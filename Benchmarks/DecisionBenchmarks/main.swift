@@ -1,6 +1,6 @@
 import BenchmarkSupport
 import DecisionCore
-import DecisionService
+import DecisionEngine
 import Foundation
 import WireFormat
 

@@ -2,7 +2,7 @@ import DecisionCore
 import Kafka
 import WireFormat
 
-/// Everything `run` needs, resolved from flags, `DECIDER_*` variables and the rules file.
+/// Everything `run` and `replay` need, resolved from flags, `DECIDER_*` variables and the rules file.
 public struct ServiceSettings: Sendable {
     public var kafka: KafkaConfiguration
     public var groupID = "optimizer-decider"
@@ -24,13 +24,29 @@ public struct ServiceSettings: Sendable {
     public var startupTimeout: Duration = .seconds(30)
     /// How long restoring an assignment's state may take.
     public var restoreTimeout: Duration = .seconds(300)
+    /// The budget of a whole stop: batch in hand, in-flight deliveries, commit, leaving the group.
+    public var stopTimeout: Duration = .seconds(10)
+    /// How long a commit (timer, revoke, stop) may wait for the coordinator outside a stop.
+    public var commitTimeout: Duration = .seconds(5)
+    /// How long a revoke waits for the partitions' outputs in flight before committing what was delivered.
+    public var revokeDrainTimeout: Duration = .seconds(10)
+    /// Outputs in flight at most (messages, bytes) before the loop stops fetching until deliveries catch up.
+    public var maximumInFlightMessages = 20_000
+    public var maximumInFlightBytes = 64 << 20
 
     public init(bootstrapServers: String) {
         kafka = KafkaConfiguration(bootstrapServers: bootstrapServers)
     }
 
-    var retentionMs: Int64 {
-        let (seconds, attoseconds) = dedupRetention.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    var retentionMs: Int64 { dedupRetention.inMilliseconds }
+
+    /// Dead letters carry the input bytes unchanged, even above the input limit: the broker, not the
+    /// client, decides what the DLQ topic accepts.
+    static let producerMessageMaxBytes = 64 << 20
+
+    var producerConfiguration: KafkaConfiguration {
+        var configuration = kafka
+        if configuration.messageMaxBytes == nil { configuration.messageMaxBytes = Self.producerMessageMaxBytes }
+        return configuration
     }
 }

@@ -25,6 +25,30 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
         set { properties["client.id"] = newValue }
     }
 
+    /// Static group membership (`group.instance.id`).
+    public var groupInstanceID: String? {
+        get { properties["group.instance.id"] }
+        set { properties["group.instance.id"] = newValue }
+    }
+
+    /// Whether the consumer commits stored offsets on a timer (`enable.auto.commit`).
+    public var enableAutoCommit: Bool? {
+        get { properties["enable.auto.commit"].map { $0 == "true" } }
+        set { properties["enable.auto.commit"] = newValue.map { $0 ? "true" : "false" } }
+    }
+
+    /// The interval of automatic commits (`auto.commit.interval.ms`).
+    public var autoCommitInterval: Duration? {
+        get { properties["auto.commit.interval.ms"].flatMap(Int64.init).map { .milliseconds($0) } }
+        set { properties["auto.commit.interval.ms"] = newValue.map { String($0.milliseconds) } }
+    }
+
+    /// The largest message the producer accepts (`message.max.bytes`).
+    public var messageMaxBytes: Int? {
+        get { properties["message.max.bytes"].flatMap(Int.init) }
+        set { properties["message.max.bytes"] = newValue.map(String.init) }
+    }
+
     /// Parses `key=value` (the `--kafka-option` form) into the configuration.
     public mutating func set(option: String) throws(KafkaError) {
         guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {

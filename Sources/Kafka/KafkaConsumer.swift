@@ -39,7 +39,12 @@ public final class KafkaConsumer: Sendable {
 
     /// Creates a consumer. `groupID` is required for subscription and commits; a consumer that only
     /// assigns partitions manually and never commits may use any unique id.
-    public init(configuration: KafkaConfiguration, groupID: String, rebalanceHook: RebalanceHook? = nil, logger: Logger) throws(KafkaError) {
+    /// `rebalanceHookTimeout` bounds how long a rebalance waits for the hook: past it the rebalance goes on
+    /// without it (logged as an error), so that no hook can hold up a close forever.
+    public init(
+        configuration: KafkaConfiguration, groupID: String, rebalanceHook: RebalanceHook? = nil,
+        rebalanceHookTimeout: Duration = .seconds(360), logger: Logger
+    ) throws(KafkaError) {
         var configuration = configuration
         configuration["group.id"] = groupID
         for (key, value) in [
@@ -68,7 +73,8 @@ public final class KafkaConsumer: Sendable {
         let thread = KafkaThread(name: "kafka-consumer") { waker.wake() }
         self.thread = thread
         context.rebalance = { rk, err, list in
-            Self.handleRebalance(rk: rk, err: err, list: list, hook: rebalanceHook, state: state, thread: thread, logger: logger)
+            Self.handleRebalance(
+                rk: rk, err: err, list: list, hook: rebalanceHook, hookTimeout: rebalanceHookTimeout, state: state, thread: thread, logger: logger)
         }
     }
 
@@ -86,11 +92,13 @@ public final class KafkaConsumer: Sendable {
     // MARK: Subscription and assignment
 
     public func subscribe(topics: [String]) async throws {
+        let state = state
         try await onThread { rk in
             let list = PartitionList(topics.map { TopicPartition($0, -1) })
             defer { list.destroy() }
             let err = rd_kafka_subscribe(rk, list.pointer)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: err, "subscribe to \(topics)") }
+            state.subscribed = true
         }
     }
 
@@ -187,19 +195,41 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Commits synchronously: the given positions, or every stored one when `nil`.
-    public func commit(_ positions: [TopicPartitionOffset]? = nil) async throws {
-        try await onThread { rk in try Self.commit(rk, positions) }
+    /// Commits the given positions, or every stored one when `nil`, and waits up to `timeout` for the
+    /// coordinator's answer; past it, throws a `.timedOut` error and leaves the request to finish or
+    /// fail on its own. (librdkafka's synchronous commit has no deadline: during a group rebalance the
+    /// coordinator answers REBALANCE_IN_PROGRESS and the commit is retried for as long as it lasts.)
+    public func commit(_ positions: [TopicPartitionOffset]? = nil, timeout: Duration = .seconds(10)) async throws {
+        try await onThread { rk in try Self.commit(rk, positions, timeout: timeout) }
     }
 
-    private static func commit(_ rk: OpaquePointer, _ positions: [TopicPartitionOffset]?) throws {
+    private static func commit(_ rk: OpaquePointer, _ positions: [TopicPartitionOffset]?, timeout: Duration) throws {
         let list = positions.map(PartitionList.init)
         defer { list?.destroy() }
-        let err = rd_kafka_commit(rk, list?.pointer, 0)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET else {
-            throw KafkaError(code: err, "commit offsets")
+        // The answer arrives on a queue of our own, which this call polls with a deadline.
+        let queue = rd_kafka_queue_new(rk)
+        defer { rd_kafka_queue_destroy(queue) }
+        let err = rd_kafka_commit_queue(rk, list?.pointer, queue, nil, nil)
+        if err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: err, "commit offsets") }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else {
+                throw KafkaError(.timedOut, code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, "commit offsets: no answer from the group coordinator within \(timeout)")
+            }
+            guard let event = rd_kafka_queue_poll(queue, min(remaining.milliseconds, 100)) else { continue }
+            defer { rd_kafka_event_destroy(event) }
+            guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT else { continue }
+            let result = rd_kafka_event_error(event)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+                throw KafkaError(code: result, "commit offsets")
+            }
+            if let committed = rd_kafka_event_topic_partition_list(event), let error = PartitionList.firstError(of: committed, "commit offset for") {
+                throw error
+            }
+            return
         }
-        if let list, let error = PartitionList.firstError(of: list.pointer, "commit offset for") { throw error }
     }
 
     /// The committed positions of the group for `partitions` (`TopicPartitionOffset.stored`, i.e.
@@ -330,6 +360,15 @@ public final class KafkaConsumer: Sendable {
     private static func destroy(handle: KafkaHandle, state: ConsumerState, opaque: UnsafeMutableRawPointer.Sendable) {
         state.destroyed = true
         state.waker?.destroy()
+        guard !state.subscribed || state.everAssigned else {
+            // librdkafka before 2.3.0 (#4312, fixed by #4381; Debian 12 ships 2.0.2) aborts in
+            // rd_kafka_sticky_assignor_state_destroy when a cooperative-sticky group member is destroyed
+            // after its JoinGroup and before its first assignment. The group has been left by the close;
+            // the handle and its context are not freed, which costs a few hundred kilobytes once, in a
+            // process that is stopping.
+            state.leakedToAvoidAssignorAbort = true
+            return
+        }
         rd_kafka_destroy_flags(handle.pointer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
         ClientContext.release(opaque.pointer)
     }
@@ -348,7 +387,7 @@ public final class KafkaConsumer: Sendable {
 
     private static func handleRebalance(
         rk: OpaquePointer, err: rd_kafka_resp_err_t, list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
-        hook: RebalanceHook?, state: ConsumerState, thread: KafkaThread, logger: Logger
+        hook: RebalanceHook?, hookTimeout: Duration, state: ConsumerState, thread: KafkaThread, logger: Logger
     ) {
         let partitions = PartitionList.elements(of: list).map(\.0.topicPartition)
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
@@ -361,10 +400,13 @@ public final class KafkaConsumer: Sendable {
                 await hook(event)
                 done.set()
             }
-            thread.serve(until: { done.isSet })
+            let deadline = ContinuousClock.now + hookTimeout
+            thread.serve(until: { done.isSet || ContinuousClock.now >= deadline })
+            if !done.isSet { logger.error("the rebalance hook did not finish within \(hookTimeout) (\(kind)); the rebalance goes on without it") }
         }
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            state.everAssigned = true
             if cooperative {
                 if let error = rd_kafka_incremental_assign(rk, list) { logger.error("\(KafkaError(consuming: error, "incremental assign"))") }
                 state.assigned.formUnion(partitions)
@@ -400,6 +442,12 @@ public final class KafkaConsumer: Sendable {
 /// librdkafka callbacks it serves), so there is never concurrent access.
 final class ConsumerState: @unchecked Sendable {
     var assigned = Set<TopicPartition>()
+    /// Whether the consumer joined a group (`subscribe`) rather than assigning partitions itself.
+    var subscribed = false
+    /// Whether a group assignment (even an empty one) ever reached the rebalance callback.
+    var everAssigned = false
+    /// Set when closing did not free the client (see `destroy`).
+    var leakedToAvoidAssignorAbort = false
     /// Bumped on every rebalance, so a batch gathered across one can be filtered.
     var generation = 0
     var waker: QueueWaker?

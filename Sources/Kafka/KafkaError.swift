@@ -30,6 +30,12 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
+    /// The topic or partition does not exist (the broker's UNKNOWN_TOPIC_OR_PART).
+    public var isUnknownTopicOrPartition: Bool { code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue }
+
+    /// The message is larger than the broker or the client accepts (MSG_SIZE_TOO_LARGE).
+    public var isMessageSizeTooLarge: Bool { code == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue }
+
     /// An error from a librdkafka response code.
     init(code: rd_kafka_resp_err_t, _ context: String) {
         let name = String(cString: rd_kafka_err2str(code))

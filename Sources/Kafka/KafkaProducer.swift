@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Synchronization
 
 /// A Kafka producer over librdkafka: explicit partition, key and headers, delivery reports awaited per
 /// batch, idempotence on, flush on close, and the transactional API with librdkafka's error classes.
@@ -66,12 +67,25 @@ public final class KafkaProducer: Sendable {
 
     /// Produces every record and waits for all their delivery reports: one result per record, in order.
     public func sendEach(_ records: [ProducerRecord]) async throws -> [Result<DeliveryReport, KafkaError>] {
-        guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
-        guard !records.isEmpty else { return [] }
+        guard !records.isEmpty else {
+            guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
+            return []
+        }
         let batch = DeliveryBatch(count: records.count)
+        try await produce(records) { index, result in batch.resolve(index, result) }
+        return await batch.wait()
+    }
+
+    /// Queues every record without waiting for its delivery: `onDelivery` runs once per record, with its
+    /// index, on the producer's polling thread when the broker confirms it or its delivery fails. A full
+    /// local queue is waited out; a record librdkafka refuses outright is reported through `onDelivery`.
+    public func produce(
+        _ records: [ProducerRecord], onDelivery: @escaping @Sendable (Int, Result<DeliveryReport, KafkaError>) -> Void
+    ) async throws {
+        guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
         for (index, record) in records.enumerated() {
             while true {
-                let token = Unmanaged.passRetained(DeliveryToken(batch: batch, index: index))
+                let token = Unmanaged.passRetained(DeliveryToken { onDelivery(index, $0) })
                 let error = Self.produce(handle.pointer, record, opaque: token.toOpaque())
                 guard let error else { break }
                 token.release()
@@ -81,11 +95,10 @@ public final class KafkaProducer: Sendable {
                     try? await Task.sleep(for: .milliseconds(2))
                     continue
                 }
-                batch.fail(index, KafkaError(consuming: error, "produce to \(record.topic)"))
+                onDelivery(index, .failure(KafkaError(consuming: error, "produce to \(record.topic)")))
                 break
             }
         }
-        return await batch.wait()
     }
 
     private static func produce(_ rk: OpaquePointer, _ record: ProducerRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
@@ -247,66 +260,57 @@ final class Poller: @unchecked Sendable {
     func waitUntilStopped() { finished.wait() }
 }
 
-/// The delivery state of one `send` call.
-///
-/// `@unchecked Sendable`: every field is accessed under `lock`.
-final class DeliveryBatch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var remaining: Int
-    private var results: [Result<DeliveryReport, KafkaError>?]
-    private var continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>?
-
-    init(count: Int) {
-        remaining = count
-        results = Array(repeating: nil, count: count)
+/// The delivery state of one `sendEach` call.
+final class DeliveryBatch: Sendable {
+    private struct State {
+        var remaining: Int
+        var results: [Result<DeliveryReport, KafkaError>?]
+        var continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>?
     }
 
-    func deliver(_ index: Int, _ report: DeliveryReport) { resolve { $0.results[index] = .success(report) } }
+    private let state: Mutex<State>
 
-    func fail(_ index: Int, _ error: KafkaError) { resolve { $0.results[index] = .failure(error) } }
+    init(count: Int) {
+        state = Mutex(State(remaining: count, results: Array(repeating: nil, count: count)))
+    }
 
-    private func resolve(_ update: (DeliveryBatch) -> Void) {
-        lock.lock()
-        update(self)
-        remaining -= 1
-        let finished = remaining == 0 ? continuation : nil
-        if finished != nil { continuation = nil }
-        let outcome = finished != nil ? results.map { $0! } : nil
-        lock.unlock()
-        if let finished, let outcome { finished.resume(returning: outcome) }
+    func resolve(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
+        let finished = state.withLock { state -> (CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>, [Result<DeliveryReport, KafkaError>])? in
+            state.results[index] = result
+            state.remaining -= 1
+            guard state.remaining == 0, let continuation = state.continuation else { return nil }
+            state.continuation = nil
+            return (continuation, state.results.map { $0! })
+        }
+        if let (continuation, outcome) = finished { continuation.resume(returning: outcome) }
     }
 
     func wait() async -> [Result<DeliveryReport, KafkaError>] {
         await withCheckedContinuation { continuation in
-            lock.lock()
-            if remaining == 0 {
-                let outcome = results.map { $0! }
-                lock.unlock()
-                continuation.resume(returning: outcome)
-            } else {
-                self.continuation = continuation
-                lock.unlock()
+            let outcome = state.withLock { state -> [Result<DeliveryReport, KafkaError>]? in
+                guard state.remaining == 0 else {
+                    state.continuation = continuation
+                    return nil
+                }
+                return state.results.map { $0! }
             }
+            if let outcome { continuation.resume(returning: outcome) }
         }
     }
 }
 
-/// One message's link to its batch, carried through librdkafka as the message opaque.
+/// One message's delivery callback, carried through librdkafka as the message opaque.
 final class DeliveryToken {
-    let batch: DeliveryBatch
-    let index: Int
+    let completion: (Result<DeliveryReport, KafkaError>) -> Void
 
-    init(batch: DeliveryBatch, index: Int) {
-        self.batch = batch
-        self.index = index
-    }
+    init(_ completion: @escaping (Result<DeliveryReport, KafkaError>) -> Void) { self.completion = completion }
 
     func complete(_ message: rd_kafka_message_t) {
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
             let topic = String(cString: rd_kafka_topic_name(message.rkt))
-            batch.deliver(index, DeliveryReport(topicPartition: TopicPartition(topic, message.partition), offset: message.offset))
+            completion(.success(DeliveryReport(topicPartition: TopicPartition(topic, message.partition), offset: message.offset)))
         } else {
-            batch.fail(index, KafkaError(code: message.err, "deliver to \(String(cString: rd_kafka_topic_name(message.rkt)))[\(message.partition)]"))
+            completion(.failure(KafkaError(code: message.err, "deliver to \(String(cString: rd_kafka_topic_name(message.rkt)))[\(message.partition)]")))
         }
     }
 }

@@ -51,10 +51,9 @@ struct Demo: AsyncParsableCommand {
         settings.kafka["session.timeout.ms"] = "6000"
         settings.kafka["heartbeat.interval.ms"] = "500"
         let pipeline = DecisionPipeline(settings: settings, logger: logger)
-        let server = try startMetricsServer(metricsAddress, pipeline: pipeline, logger: logger)
-        defer { server?.stop() }
-        let stop = StopSignal()
-        let service = Task { try await pipeline.run(until: stop) }
+        let service = Task { try await pipeline.run() }
+        let endpoints = try endpointServer(metricsAddress, pipeline: pipeline, logger: logger).map { server in Task { try await server.run() } }
+        defer { endpoints?.cancel() }
 
         print("optimizer-decider demo: mock Kafka cluster at \(cluster.bootstrapServers), \(partitions) partitions per topic")
         var traffic = DemoTraffic()
@@ -66,28 +65,17 @@ struct Demo: AsyncParsableCommand {
         print("published \(messages.count) executor messages: \(distinctRuns) distinct runs, \(messages.count - distinctRuns - 7) duplicate deliveries, 7 bad messages")
 
         let deadline = ContinuousClock.now + .seconds(90)
-        while pipeline.metrics.counter("optimizer_decider_duplicates_total") + decidedCount(pipeline.metrics) + deadLetterCount(pipeline.metrics) < Double(messages.count) {
-            if ContinuousClock.now > deadline || stop.isRaised { break }
+        while pipeline.progress.consumed < messages.count, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
         }
-        stop.raise()
+        pipeline.requestStop()
         try await service.value
         let (decisions, deadLetters) = try await readBack(cluster.bootstrapServers, logger: logger)
-        printSummary(decisions: decisions, deadLetters: deadLetters, metrics: pipeline.metrics)
+        printSummary(decisions: decisions, deadLetters: deadLetters, duplicates: pipeline.progress.duplicates)
         guard decisions.count == distinctRuns else {
             throw CommandFailure("expected \(distinctRuns) decisions, found \(decisions.count) on optimizer-decisions")
         }
         cluster.shutdown()
-    }
-
-    private func decidedCount(_ metrics: ServiceMetrics) -> Double {
-        ["false", "true"].flatMap { optimize in
-            ["none", "clarity_focus", "efficiency_focus", "structure_focus"].map { metrics.counter("optimizer_decider_decisions_total", [("should_optimize", optimize), ("strategy", $0)]) }
-        }.reduce(0, +)
-    }
-
-    private func deadLetterCount(_ metrics: ServiceMetrics) -> Double {
-        RejectionReason.allCases.map { metrics.counter("optimizer_decider_dead_letters_total", [("reason", $0.rawValue)]) }.reduce(0, +)
     }
 
     /// Everything on the decisions and dead-letter topics, read with a fresh consumer.
@@ -125,12 +113,12 @@ struct Demo: AsyncParsableCommand {
         return (decisions, deadLetters)
     }
 
-    private func printSummary(decisions: [JSONObject], deadLetters: [[String: String]], metrics: ServiceMetrics) {
+    private func printSummary(decisions: [JSONObject], deadLetters: [[String: String]], duplicates: Int) {
         func string(_ object: JSONObject, _ key: String) -> String {
             if case let .string(text)? = object[key] { return text }
             return "-"
         }
-        print("\ndecisions on optimizer-decisions: \(decisions.count) (duplicates suppressed: \(Int(metrics.counter("optimizer_decider_duplicates_total"))))\n")
+        print("\ndecisions on optimizer-decisions: \(decisions.count) (duplicates suppressed: \(duplicates))\n")
         let header = ["workflow", "runs", "optimize", "clarity", "efficiency", "structure", "regressions", "top reasons"]
         var rows: [[String]] = []
         let byWorkflow = Dictionary(grouping: decisions) { string($0, "workflow_id") }
@@ -155,11 +143,40 @@ struct Demo: AsyncParsableCommand {
         if let example = regressed.last(where: { string($0, "workflow_id") == "wf-degrading" }) ?? regressed.last, case let .array(list)? = example["regressions"], case let .object(first)? = list.first {
             print("\nexample regression (\(string(example, "workflow_id")) \(string(example, "run_id"))): \(string(first, "message"))")
         }
+        printVariants(decisions)
         print("\ndead letters on executor-results.dlq: \(deadLetters.count)")
         for letter in deadLetters.sorted(by: { ($0["dlq-reason"] ?? "") < ($1["dlq-reason"] ?? "") }) {
             print("  \((letter["dlq-reason"] ?? "?").padding(toLength: 19, withPad: " ", startingAt: 0)) \(letter["dlq-error"] ?? "")")
         }
         print("\nTry it yourself: optimizer-decider mock-broker, then optimizer-decider run --bootstrap-servers <printed address> (see README).")
+    }
+
+    /// Each workflow that named variants: its variants with their runs, and its latest comparison.
+    private func printVariants(_ decisions: [JSONObject]) {
+        func string(_ value: JSONValue?) -> String {
+            switch value {
+            case let .string(text)?: text
+            case let .double(number)?: String(format: "%.3g", number)
+            case let .integer(number)?: String(number)
+            default: "-"
+            }
+        }
+        let withVariant = decisions.filter { if case .string? = $0["variant"] { true } else { false } }
+        guard !withVariant.isEmpty else { return }
+        print("\nvariants (contract 3.3): the latest comparison of each workflow")
+        var rows: [[String]] = []
+        for (workflow, group) in Dictionary(grouping: withVariant, by: { string($0["workflow_id"]) }).sorted(by: { $0.key < $1.key }) {
+            let counts = Dictionary(grouping: group, by: { string($0["variant"]) }).mapValues(\.count)
+            guard case let .object(latest)? = group.last?["variant_comparison"] else { continue }
+            var pValue = "-", latency = "-"
+            if case let .object(rate)? = latest["success_rate"] { pValue = string(rate["p_value"]) }
+            if case let .object(mean)? = latest["avg_response_time_ms"] { latency = string(mean["ratio"]) }
+            rows.append([
+                workflow, counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
+                "\(string(latest["variant"])) vs \(string(latest["baseline_variant"]))", string(latest["verdict"]), pValue, latency,
+            ])
+        }
+        printTable(["workflow", "variants (runs)", "latest", "verdict", "success p-value", "latency ratio"], rows)
     }
 
     private func printTable(_ header: [String], _ rows: [[String]]) {

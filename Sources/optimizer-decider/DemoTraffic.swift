@@ -53,7 +53,51 @@ struct DemoTraffic {
             // Executor retries: every eleventh run is delivered twice.
             if index % 11 == 3 { messages.append(messages.last!) }
         }
+        messages += abTests(runsPerWorkflow: max(12, runs / 10))
         messages += badMessages()
+        return messages
+    }
+
+    /// Workflows whose prompt changes half way, from `prompt-v1` to `prompt-v2` (contract 3.3): the new
+    /// variant improves the success rate, regresses the latency, or changes nothing measurable.
+    static let abWorkflows = ["wf-ab-improves", "wf-ab-regresses", "wf-ab-inconclusive"]
+
+    mutating func abTests(runsPerWorkflow: Int) -> [Message] {
+        var messages: [Message] = []
+        for index in 0..<runsPerWorkflow {
+            let second = index >= runsPerWorkflow / 2
+            for workflow in Self.abWorkflows {
+                let runID = "\(workflow)-run-\(index + 1)"
+                let total = 50
+                var success = 0.9, latency = 1200.0
+                switch workflow {
+                case "wf-ab-improves": success = second ? 0.97 : 0.8
+                case "wf-ab-regresses": latency = second ? 2100 : 1200
+                default: break
+                }
+                let successful = (0..<total).count { _ in chance(success) }
+                latency *= Double.random(in: 0.9...1.1, using: &generator)
+                let cost = 0.004 * Double.random(in: 0.9...1.1, using: &generator)
+                var w = JSONWriter()
+                w.beginObject()
+                w.key("workflow_id"); w.string(workflow)
+                w.key("run_id"); w.string(runID)
+                w.key("total_tests"); w.integer(total)
+                w.key("successful_tests"); w.integer(successful)
+                w.key("failed_tests"); w.integer(total - successful)
+                w.key("success_rate"); w.number(Double(successful) / Double(total))
+                w.key("avg_response_time_ms"); w.number(latency.rounded())
+                w.key("total_tokens"); w.integer(total * 400)
+                w.key("avg_tokens_per_request"); w.number(400)
+                w.key("total_cost"); w.number(cost * Double(total))
+                w.key("cost_per_request"); w.number(cost)
+                w.key("metadata"); w.beginObject()
+                w.key("variant"); w.string(second ? "prompt-v2" : "prompt-v1")
+                w.endObject()
+                w.endObject()
+                messages.append(Message(key: workflow, value: w.bytes, run: "\(workflow)/\(runID)"))
+            }
+        }
         return messages
     }
 

@@ -1,7 +1,9 @@
 import ArgumentParser
+import DecisionService
 import Foundation
 import Kafka
 import Logging
+import ServiceLifecycle
 
 struct MockBroker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,31 +50,19 @@ struct MockBroker: AsyncParsableCommand {
             try cluster.createTopic(name, partitions: count, replicationFactor: brokers)
         }
         FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
-        let signal = await waitForTerminationSignal()
-        FileHandle.standardError.write(Data("mock-broker: stopping on \(signal)\n".utf8))
-        cluster.shutdown()
+        let budget = ServiceRunner.exitingBudget(.seconds(5), logger: logger)
+        try await ServiceRunner.run([.init(service: MockClusterService(cluster: cluster))], budget: budget, logger: logger)
+        budget.finish()
     }
 }
 
-/// Suspends until SIGTERM or SIGINT arrives; returns its name.
-func waitForTerminationSignal() async -> String {
-    await withCheckedContinuation { continuation in
-        let resumed = NSLock()
-        var done = false
-        var sources: [DispatchSourceSignal] = []
-        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                resumed.lock()
-                defer { resumed.unlock() }
-                guard !done else { return }
-                done = true
-                sources.forEach { $0.cancel() }
-                continuation.resume(returning: name)
-            }
-            source.resume()
-            sources.append(source)
-        }
+/// The mock cluster as a service: it runs until graceful shutdown, then shuts the cluster down.
+struct MockClusterService: Service {
+    let cluster: MockCluster
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        FileHandle.standardError.write(Data("mock-broker: stopping\n".utf8))
+        cluster.shutdown()
     }
 }

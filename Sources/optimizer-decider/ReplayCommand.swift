@@ -2,6 +2,8 @@ import ArgumentParser
 import DecisionService
 import Foundation
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,37 +55,32 @@ struct ReplayCommand: AsyncParsableCommand {
         var replay = Replay(settings: settings, from: fromPosition, until: untilPosition)
         replay.dryRun = dryRun
         replay.writeDeadLetters = writeDeadLetters
-        let stop = StopSignal()
-        let signals = Task {
-            _ = await waitForTerminationSignal()
-            stop.raise()
-        }
-        defer { signals.cancel() }
         let display = ProgressDisplay(interactive: isatty(2) == 1, interval: progressInterval)
         let output = OutputStream(fd: 1)
-        let progress: ReplayProgress
+        let budget = ServiceRunner.exitingBudget(settings.stopTimeout, logger: logger)
+        let service = ReplayService(replay: replay, budget: budget, logger: logger, report: { display.show($0) }) { json in
+            output.write(json)
+            output.write([0x0A])
+        }
         do {
-            progress = try await replay.run(logger: logger, stop: stop, report: { display.show($0) }, emit: { json in
-                output.write(json)
-                output.write([0x0A])
-            })
+            try await ServiceRunner.run(
+                [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+                budget: budget, logger: logger)
         } catch {
             output.flush()
             throw CommandFailure("\(error)")
         }
+        budget.finish()
         output.flush()
-        display.finish(progress, dryRun: dryRun)
+        if let progress = service.result { display.finish(progress, dryRun: dryRun) }
     }
 }
 
 /// Progress on standard error: a redrawn line on a terminal, periodic plain lines otherwise.
-///
-/// `@unchecked Sendable`: `lastLine` is only accessed under `lock`.
-final class ProgressDisplay: @unchecked Sendable {
+final class ProgressDisplay: Sendable {
     private let interactive: Bool
     private let interval: Double
-    private let lock = NSLock()
-    private var lastLine = ContinuousClock.now - .seconds(3600)
+    private let lastLine = Mutex(ContinuousClock.now - .seconds(3600))
 
     init(interactive: Bool, interval: Double) {
         self.interactive = interactive
@@ -91,19 +88,19 @@ final class ProgressDisplay: @unchecked Sendable {
     }
 
     func show(_ progress: ReplayProgress) {
-        lock.lock()
-        defer { lock.unlock() }
         let now = ContinuousClock.now
         let minimum: Duration = interactive ? .milliseconds(100) : .milliseconds(Int64(interval * 1000))
-        guard lastLine.duration(to: now) >= minimum else { return }
-        lastLine = now
+        let due = lastLine.withLock { last in
+            guard last.duration(to: now) >= minimum else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
         let text = Self.line(progress, bar: interactive)
         FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + text : text + "\n").utf8))
     }
 
     func finish(_ progress: ReplayProgress, dryRun: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let verb = dryRun ? "would write" : "wrote"
         var summary = "replay \(progress.interrupted ? "interrupted" : "finished"): \(progress.done) of \(progress.total) records in \(String(format: "%.1f", progress.elapsedSeconds)) s; \(verb) \(progress.decided) decisions, skipped \(progress.duplicates) duplicates, \(progress.deadLetters) dead letters"
@@ -116,11 +113,20 @@ final class ProgressDisplay: @unchecked Sendable {
         let fraction = Double(progress.done) / Double(total)
         let rate = progress.elapsedSeconds > 0 ? Double(progress.done) / progress.elapsedSeconds : 0
         let eta = rate > 0 ? Double(progress.total - progress.done) / rate : 0
-        let partitions = progress.partitions.filter { $0.total > 0 }.map { "p\($0.partition) \(Int(Double($0.done) / Double(max(1, $0.total)) * 100))%" }.joined(separator: " ")
-        let counts = "\(progress.done)/\(progress.total) records, \(Int(rate)) /s, ETA \(Int(eta)) s, decided \(progress.decided), duplicates \(progress.duplicates), dead letters \(progress.deadLetters) [\(partitions)]"
+        let counts = "\(progress.done)/\(progress.total) records, \(Int(rate)) /s, ETA \(Int(eta)) s, decided \(progress.decided), duplicates \(progress.duplicates), dead letters \(progress.deadLetters), \(partitionSummary(progress))"
         guard bar else { return "replay: " + counts }
         let width = 24
         let filled = Int(fraction * Double(width))
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] \(Int(fraction * 100))% " + counts
+    }
+
+    /// How many partitions are done and which is furthest behind: one short phrase however many there are.
+    static func partitionSummary(_ progress: ReplayProgress) -> String {
+        let working = progress.partitions.filter { $0.total > 0 }
+        let done = working.filter { $0.done >= $0.total }.count
+        guard let slowest = working.filter({ $0.done < $0.total }).min(by: { Double($0.done) / Double($0.total) < Double($1.done) / Double($1.total) }) else {
+            return "partitions \(done)/\(working.count) done"
+        }
+        return "partitions \(done)/\(working.count) done, slowest p\(slowest.partition) at \(Int(Double(slowest.done) / Double(slowest.total) * 100))%"
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import DecisionCore
-import DecisionService
+import DecisionEngine
 import Foundation
 import WireFormat
 

@@ -49,6 +49,9 @@ struct ServiceOptions: ParsableArguments {
     @Option(help: "Seconds to wait for the brokers at startup before giving up (default: 30). Env: DECIDER_STARTUP_TIMEOUT.")
     var startupTimeout: Double?
 
+    @Option(help: "Seconds a stop may take in all: outputs in flight, commit, leaving the group (default: 10). Env: DECIDER_STOP_TIMEOUT.")
+    var stopTimeout: Double?
+
     @Option(help: "Log format: text or json (default: text). Env: DECIDER_LOG_FORMAT.")
     var logFormat: String?
 
@@ -130,6 +133,10 @@ struct ServiceOptions: ParsableArguments {
         if let seconds = try number(startupTimeout, "STARTUP_TIMEOUT", "startup-timeout") {
             guard seconds > 0, seconds.isFinite else { throw CommandFailure("--startup-timeout must be positive") }
             settings.startupTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+        if let seconds = try number(stopTimeout, "STOP_TIMEOUT", "stop-timeout") {
+            guard seconds > 0, seconds <= 3600, seconds.isFinite else { throw CommandFailure("--stop-timeout must be between 0 and 3600 seconds") }
+            settings.stopTimeout = .milliseconds(Int64(seconds * 1000))
         }
         if let size = try number(batchSize, "BATCH_SIZE", "batch-size") {
             guard (1...100_000).contains(size) else { throw CommandFailure("--batch-size must be between 1 and 100000") }

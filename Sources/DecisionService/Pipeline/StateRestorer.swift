@@ -1,4 +1,5 @@
 import DecisionCore
+import DecisionEngine
 import Foundation
 import Kafka
 import Logging
@@ -6,7 +7,8 @@ import WireFormat
 
 /// Rebuilds partition state from the decisions topic, whose partition p holds exactly the decisions for
 /// input partition p: every decision made under the current rules fingerprint, within the retention,
-/// up to the high watermark taken when the restore starts.
+/// up to the high watermark taken when the restore starts (Kafka Streams restores from its changelog
+/// the same way). Bounded by `timeout`, and abandoned promptly when the service stops.
 struct StateRestorer: Sendable {
     let configuration: KafkaConfiguration
     let outputTopic: String
@@ -14,49 +16,63 @@ struct StateRestorer: Sendable {
     let retentionMs: Int64?
     let timeout: Duration
     let logger: Logger
+    /// Polled between reads: a stop abandons the restore with ``Interrupted``.
+    var isStopping: @Sendable () -> Bool = { false }
 
     struct Result: Sendable {
         var states: [Int32: PartitionState]
         var decisionsRead: Int
     }
 
+    /// The restore was abandoned because the service is stopping.
+    struct Interrupted: Error {}
+
     func restore(_ partitions: [Int32], into emptyState: @Sendable () -> PartitionState, nowMs: Int64) async throws -> Result {
         var states = Dictionary(uniqueKeysWithValues: partitions.map { ($0, emptyState()) })
         guard !partitions.isEmpty else { return Result(states: states, decisionsRead: 0) }
         var restoreConfiguration = configuration
-        restoreConfiguration["enable.auto.commit"] = "false"
-        restoreConfiguration["group.instance.id"] = nil
+        restoreConfiguration.enableAutoCommit = false
+        restoreConfiguration.groupInstanceID = nil
         let consumer = try KafkaConsumer(
             configuration: restoreConfiguration, groupID: "optimizer-decider-restore-\(UUID().uuidString)", logger: logger)
         do {
             let result = try await read(partitions, with: consumer, states: &states, nowMs: nowMs)
-            await consumer.close(timeout: .seconds(5))
+            await consumer.close(timeout: .seconds(2))
             return result
         } catch {
-            await consumer.close(timeout: .seconds(5))
+            await consumer.close(timeout: .seconds(2))
             throw error
         }
     }
 
     private func read(_ partitions: [Int32], with consumer: KafkaConsumer, states: inout [Int32: PartitionState], nowMs: Int64) async throws -> Result {
+        let deadline = ContinuousClock.now + timeout
+        func checkpoint() throws {
+            if isStopping() { throw Interrupted() }
+            guard ContinuousClock.now < deadline else {
+                throw ServiceError("restoring state from \(outputTopic) partitions \(partitions.sorted()) did not finish within \(timeout)")
+            }
+        }
         var ends: [Int32: Int64] = [:]
         var starts: [TopicPartitionOffset] = []
         for partition in partitions {
-            let marks = try await consumer.watermarks(TopicPartition(outputTopic, partition), timeout: timeout)
-            if marks.high > marks.low {
-                ends[partition] = marks.high
-                starts.append(TopicPartitionOffset(TopicPartition(outputTopic, partition), offset: marks.low))
+            var marks: (low: Int64, high: Int64)?
+            while marks == nil {
+                try checkpoint()
+                // Short look-ups, retried until the deadline, so that a stop is seen within a second.
+                marks = try? await consumer.watermarks(TopicPartition(outputTopic, partition), timeout: .seconds(1))
+            }
+            if marks!.high > marks!.low {
+                ends[partition] = marks!.high
+                starts.append(TopicPartitionOffset(TopicPartition(outputTopic, partition), offset: marks!.low))
             }
         }
         guard !starts.isEmpty else { return Result(states: states, decisionsRead: 0) }
         try await consumer.assign(starts)
         let parser = SimdJSONParser()
         var read = 0
-        let deadline = ContinuousClock.now + timeout
         while !ends.isEmpty {
-            guard ContinuousClock.now < deadline else {
-                throw ServiceError("restoring state from \(outputTopic) partitions \(ends.keys.sorted()) did not finish within \(timeout)")
-            }
+            try checkpoint()
             for message in try await consumer.nextBatch(maxMessages: 5000, timeout: .milliseconds(200)) {
                 guard let end = ends[message.partition], message.offset < end else { continue }
                 read += 1

@@ -2,7 +2,7 @@ import DecisionCore
 import Foundation
 import Testing
 import WireFormat
-@testable import DecisionService
+@testable import DecisionEngine
 
 /// Input messages of the three shapes, each naming `variant` (a JSON value, spelled as given) in its metadata.
 enum VariantMessages {

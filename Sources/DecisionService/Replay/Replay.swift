@@ -1,4 +1,5 @@
 import DecisionCore
+import DecisionEngine
 import Foundation
 import Kafka
 import Logging
@@ -100,40 +101,37 @@ public struct Replay: Sendable {
     }
 
     /// Runs the replay; `report` sees the progress after every batch, `emit` every decision in a dry run.
+    /// `budget` bounds the wait for outputs in flight once a stop has begun; `isStopping` ends the reading.
     public func run(
-        logger: Logger, stop: StopSignal,
+        logger: Logger, budget: StopBudget, isStopping: @escaping @Sendable () -> Bool,
         report: @escaping @Sendable (ReplayProgress) -> Void,
         emit: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> ReplayProgress {
         let decider = Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes)
         var configuration = settings.kafka
-        configuration["enable.auto.commit"] = "false"
-        configuration["group.instance.id"] = nil
+        configuration.enableAutoCommit = false
+        configuration.groupInstanceID = nil
         let consumer = try KafkaConsumer(configuration: configuration, groupID: "optimizer-decider-replay-\(UUID().uuidString)", logger: logger)
         do {
-            let result = try await replay(with: consumer, decider: decider, logger: logger, stop: stop, report: report, emit: emit)
-            await consumer.close(timeout: .seconds(5))
+            let result = try await replay(with: consumer, decider: decider, logger: logger, budget: budget, isStopping: isStopping, report: report, emit: emit)
+            await consumer.close(timeout: budget.bound(.seconds(5)))
             return result
         } catch {
-            await consumer.close(timeout: .seconds(5))
+            await consumer.close(timeout: budget.bound(.seconds(5)))
             throw error
         }
     }
 
     private func replay(
-        with consumer: KafkaConsumer, decider: Decider, logger: Logger, stop: StopSignal,
+        with consumer: KafkaConsumer, decider: Decider, logger: Logger, budget: StopBudget, isStopping: @escaping @Sendable () -> Bool,
         report: @escaping @Sendable (ReplayProgress) -> Void, emit: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> ReplayProgress {
         let input = settings.inputTopic
-        let partitionCount: Int
-        do {
-            partitionCount = try await consumer.partitionCount(topic: input, timeout: settings.startupTimeout)
-            let outputCount = try await consumer.partitionCount(topic: outputTopic, timeout: settings.startupTimeout)
-            guard outputCount >= partitionCount else {
-                throw ServiceError("output topic \(outputTopic) has \(outputCount) partitions, fewer than the \(partitionCount) of \(input)")
-            }
-        } catch let error as KafkaError where error.code == 3 {
-            throw ServiceError("\(error.message)")
+        let check = TopicCheck(settings: settings, outputTopic: outputTopic, requireDLQ: writeDeadLetters)
+        guard let partitionCount = try await check.inputPartitions(consumer, isStopping: isStopping) else {
+            var progress = ReplayProgress(partitions: [], started: .now)
+            progress.interrupted = true
+            return progress
         }
         var marks: [Int32: (low: Int64, high: Int64)] = [:]
         for partition in 0..<Int32(partitionCount) {
@@ -143,20 +141,7 @@ public struct Replay: Sendable {
         let starts = try await resolve(from, marks: marks, consumer: consumer, isStart: true, logger: logger, fallback: &timeFilter.from)
         var ends = try await resolve(until, marks: marks, consumer: consumer, isStart: false, logger: logger, fallback: &timeFilter.until)
         if let live = liveGroupID {
-            let checker = try KafkaConsumer(configuration: settings.kafka, groupID: live, logger: logger)
-            let committed = try await checker.committed(marks.keys.map { TopicPartition(input, $0) }, timeout: settings.startupTimeout)
-            await checker.close(timeout: .seconds(2))
-            var capped: [Int32] = []
-            for position in committed where position.offset >= 0 {
-                let partition = position.topicPartition.partition
-                if let end = ends[partition], end > position.offset {
-                    ends[partition] = position.offset
-                    capped.append(partition)
-                }
-            }
-            if !capped.isEmpty {
-                logger.notice("the end of partitions \(capped.sorted()) is capped at the committed offsets of the live group \(live): later runs are the live service's to decide")
-            }
+            try await capAtLiveCommits(&ends, group: live, partitions: Array(marks.keys), logger: logger)
         }
         var progress = ReplayProgress(
             partitions: starts.keys.sorted().compactMap { partition in
@@ -174,18 +159,37 @@ public struct Replay: Sendable {
         let store = DecisionStateStore(decider: decider, retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
         let restorer = StateRestorer(
             configuration: settings.kafka, outputTopic: outputTopic, fingerprint: decider.rulesFingerprint,
-            retentionMs: settings.retentionMs, timeout: settings.restoreTimeout, logger: logger)
-        let restored = try await restorer.restore(work.map(\.partition), into: { store.emptyState() }, nowMs: Self.nowMs())
+            retentionMs: settings.retentionMs, timeout: settings.restoreTimeout, logger: logger, isStopping: isStopping)
+        let restored: StateRestorer.Result
+        do {
+            restored = try await restorer.restore(work.map(\.partition), into: { store.emptyState() }, nowMs: WallClock.nowMs())
+        } catch is StateRestorer.Interrupted {
+            progress.interrupted = true
+            return progress
+        }
         for (partition, state) in restored.states { await store.install(state, for: partition) }
         logger.info("state restored from \(outputTopic)", metadata: ["decisions_read": "\(restored.decisionsRead)"])
-        let producer = dryRun ? nil : try KafkaProducer(configuration: settings.kafka, logger: logger)
+        let ledger = DeliveryLedger()
+        ledger.open(work.map(\.partition))
+        let outputs = OutputRecords(outputTopic: outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: writeDeadLetters)
+        let publisher = try dryRun ? nil : Publisher(
+            producer: KafkaProducer(configuration: settings.producerConfiguration, logger: logger), ledger: ledger, outputs: outputs,
+            metrics: nil, logger: logger)
         try await consumer.assign(work.map { TopicPartitionOffset(TopicPartition(input, $0.partition), offset: $0.start) })
         var remaining = Set(work.map(\.partition))
         let index = Dictionary(uniqueKeysWithValues: progress.partitions.enumerated().map { ($0.element.partition, $0.offset) })
         report(progress)
         do {
-            while !remaining.isEmpty && !stop.isRaised {
-                let batch = try await consumer.nextBatch(maxMessages: settings.batchSize, timeout: .milliseconds(200))
+            while !remaining.isEmpty && !isStopping() {
+                if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
+                try await publisher?.publishRetries()
+                let inFlight = ledger.inFlight
+                if inFlight.messages >= settings.maximumInFlightMessages || inFlight.bytes >= settings.maximumInFlightBytes {
+                    try? await Task.sleep(for: .milliseconds(1))
+                    continue
+                }
+                let batch = try await consumer.nextBatch(maxMessages: settings.batchSize, timeout: .milliseconds(100))
+                let arrived = ContinuousClock.now
                 var inRange: [KafkaMessage] = []
                 for message in batch {
                     guard remaining.contains(message.partition), let slot = index[message.partition] else { continue }
@@ -201,45 +205,77 @@ public struct Replay: Sendable {
                     if !batch.isEmpty { report(progress) }
                     continue
                 }
+                let outcomes = await store.process(
+                    inRange.map { EngineInput(topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs, value: $0.value) },
+                    nowMs: WallClock.nowMs())
                 var records: [ProducerRecord] = []
-                for result in await store.process(inRange, nowMs: Self.nowMs()) {
-                    guard let result else { continue }
-                    switch result.outcome {
+                var tickets: [DeliveryLedger.Ticket] = []
+                for (message, outcome) in zip(inRange, outcomes) {
+                    guard let outcome else { continue }
+                    switch outcome {
                     case let .decided(_, json):
                         progress.decided += 1
                         if dryRun { emit(json) }
-                        records.append(ProducerRecord(
-                            topic: outputTopic, partition: result.message.partition, key: result.message.key, value: json,
-                            headers: DecisionEncoder.headers.map { KafkaHeader($0.0, $0.1) }))
-                    case .duplicate:
-                        progress.duplicates += 1
-                    case let .rejected(rejection):
-                        progress.deadLetters += 1
-                        if writeDeadLetters {
-                            let m = result.message
-                            records.append(ProducerRecord(
-                                topic: settings.dlqTopic, key: m.key, value: m.value,
-                                headers: DeadLetterHeaders.make(rejection, topic: m.topic, partition: m.partition, offset: m.offset).map { KafkaHeader($0.0, $0.1) }))
-                        }
+                    case .duplicate: progress.duplicates += 1
+                    case .rejected: progress.deadLetters += 1
                     }
+                    guard !dryRun else { continue }
+                    let produced = outputs.records(for: outcome, of: message)
+                    guard let ticket = ledger.register(
+                        partition: message.partition, offset: message.offset, outputs: produced.count,
+                        bytes: produced.reduce(0) { $0 + $1.weight }, arrived: arrived)
+                    else { continue }
+                    records += produced
+                    tickets += repeatElement(ticket, count: produced.count)
                 }
-                if let producer, !records.isEmpty {
-                    do {
-                        try await producer.send(records)
-                    } catch {
-                        throw ServiceError("replay output could not be delivered: \(error)")
-                    }
-                }
+                try await publisher?.publish(records, tickets: tickets)
                 report(progress)
             }
+            progress.interrupted = !remaining.isEmpty
+            // A finished replay waits for every output; an interrupted one as long as the stop budget allows.
+            let wait = progress.interrupted ? budget.remaining(keeping: .seconds(2)) : settings.restoreTimeout
+            let deadline = ContinuousClock.now + wait
+            while !(await ledger.drain(timeout: .milliseconds(200))) {
+                try await publisher?.publishRetries()
+                if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
+                guard ContinuousClock.now < deadline else { break }
+            }
+            if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
+            if ledger.pendingOutputs() > 0 {
+                throw ServiceError("replay output still unconfirmed after \(wait): \(ledger.pendingOutputs()) records may not have been written")
+            }
         } catch {
-            await producer?.close(timeout: .seconds(5))
+            await publisher?.producer.close(timeout: budget.bound(.seconds(5)))
             throw error
         }
-        await producer?.close(timeout: .seconds(10))
-        progress.interrupted = !remaining.isEmpty
+        await publisher?.producer.close(timeout: budget.bound(.seconds(10)))
         report(progress)
         return progress
+    }
+
+    /// Caps the ends at the live group's committed offsets: a replay never races `run` for runs the live
+    /// service has not decided yet.
+    private func capAtLiveCommits(_ ends: inout [Int32: Int64], group: String, partitions: [Int32], logger: Logger) async throws {
+        let checker = try KafkaConsumer(configuration: settings.kafka, groupID: group, logger: logger)
+        let committed: [TopicPartitionOffset]
+        do {
+            committed = try await checker.committed(partitions.map { TopicPartition(settings.inputTopic, $0) }, timeout: settings.startupTimeout)
+        } catch {
+            await checker.close(timeout: .seconds(2))
+            throw error
+        }
+        await checker.close(timeout: .seconds(2))
+        var capped: [Int32] = []
+        for position in committed where position.offset >= 0 {
+            let partition = position.topicPartition.partition
+            if let end = ends[partition], end > position.offset {
+                ends[partition] = position.offset
+                capped.append(partition)
+            }
+        }
+        if !capped.isEmpty {
+            logger.notice("the end of partitions \(capped.sorted()) is capped at the committed offsets of the live group \(group): later runs are the live service's to decide")
+        }
     }
 
     /// "No message at or after the time" (-1) for a partition whose last message is at or after it means
@@ -260,8 +296,6 @@ public struct Replay: Sendable {
         }
         return false
     }
-
-    private static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Offsets per partition for a position. A time the broker cannot look up falls back to the
     /// watermark (`beginning` for a start, the high watermark for an end) and a timestamp filter.

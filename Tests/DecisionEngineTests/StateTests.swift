@@ -1,9 +1,8 @@
 import DecisionCore
 import Foundation
-import Kafka
 import Testing
 import WireFormat
-@testable import DecisionService
+@testable import DecisionEngine
 
 func key(_ n: UInt64) -> DecisionKey { DecisionKey(high: 0, low: n) }
 let point = BaselinePoint(successRate: 1, avgResponseTimeMs: 100, costPerRequest: 0.01)
@@ -73,8 +72,8 @@ struct DeciderTests {
         return (try! String(contentsOf: url, encoding: .utf8)).split(separator: "\n").map { Array($0.utf8) }
     }()
 
-    func messages(partition: Int32 = 0) -> [KafkaMessage] {
-        Self.sample.enumerated().map { KafkaMessage(topic: "executor-results", partition: partition, offset: Int64($0.offset), key: nil, value: $0.element) }
+    func messages(partition: Int32 = 0) -> [EngineInput] {
+        Self.sample.enumerated().map { EngineInput(topic: "executor-results", partition: partition, offset: Int64($0.offset), timestampMs: nil, value: $0.element) }
     }
 
     @Test func storeDecidesDeduplicatesAndRejectsInOrder() async {
@@ -82,7 +81,7 @@ struct DeciderTests {
         await store.install(store.emptyState(), for: 0)
         let results = await store.process(messages(), nowMs: 1_763_546_400_000)
         let kinds = results.map { result -> String in
-            switch result?.outcome {
+            switch result {
             case .decided?: "decided"
             case .duplicate?: "duplicate"
             case let .rejected(rejection)?: rejection.reason.rawValue
@@ -92,7 +91,7 @@ struct DeciderTests {
         #expect(kinds == ["decided", "decided", "decided", "decided", "decided", "duplicate", "invalid_json", "unsupported_schema", "inconsistent", "wrong_type", "invalid_value", "missing_field"])
         // Redelivery of the same batch (a restart without a commit) decides nothing new.
         let again = await store.process(messages(), nowMs: 1_763_546_400_000)
-        let decidedAgain = again.filter { if case .decided? = $0?.outcome { true } else { false } }.count
+        let decidedAgain = again.filter { if case .decided? = $0 { true } else { false } }.count
         #expect(decidedAgain == 0)
         #expect(await store.size.decisions == 5)
     }
@@ -147,54 +146,5 @@ struct DeciderTests {
             #expect(DecisionRecord.parse(Array(foreign.utf8)) == nil)
             #expect(DecisionRecord.parse(Array(foreign.utf8), fastParser: scratch.fastParser) == nil)
         }
-    }
-}
-
-@Suite("Metrics and health endpoints")
-struct MetricsTests {
-    @Test func rendersPrometheusText() {
-        let metrics = ServiceMetrics()
-        metrics.increment("optimizer_decider_dead_letters_total", [("reason", "wrong_type")], by: 2)
-        metrics.set("optimizer_decider_consumer_lag", [("partition", "1")], to: 7)
-        metrics.observe("optimizer_decider_processing_seconds", seconds: 0.003, count: 4)
-        let text = metrics.render()
-        #expect(text.contains("# TYPE optimizer_decider_dead_letters_total counter\noptimizer_decider_dead_letters_total{reason=\"wrong_type\"} 2\n"))
-        #expect(text.contains("optimizer_decider_consumer_lag{partition=\"1\"} 7\n"))
-        #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.0025\"} 0\n"))
-        #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.005\"} 4\n"))
-        #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"+Inf\"} 4\n"))
-        #expect(text.contains("optimizer_decider_processing_seconds_count 4\n"))
-        #expect(ServiceMetrics.labelText([("a", "q\"uote\\n")]) == "{a=\"q\\\"uote\\\\n\"}")
-    }
-
-    @Test func httpServerAnswersAndStops() throws {
-        let server = try HTTPServer(address: "127.0.0.1:0", logger: .init(label: "t")) { path in
-            path == "/healthz" ? .init(status: 200, body: "ok\n") : .init(status: 404, body: "no\n")
-        }
-        defer { server.stop() }
-        func get(_ path: String) throws -> String {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = UInt16(server.boundAddress.split(separator: ":").last!)!.bigEndian
-            inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-            let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            #expect(connected == 0)
-            let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            var response: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 1024)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if count <= 0 { break }
-                response += buffer[0..<count]
-            }
-            return String(decoding: response, as: UTF8.self)
-        }
-        #expect(try get("/healthz").hasPrefix("HTTP/1.1 200 OK\r\n"))
-        #expect(try get("/healthz").hasSuffix("\r\n\r\nok\n"))
-        #expect(try get("/nope").hasPrefix("HTTP/1.1 404"))
-        #expect(throws: ServiceError.self) { _ = try HTTPServer(address: "nonsense", logger: .init(label: "t")) { _ in .init(status: 200, body: "") } }
     }
 }

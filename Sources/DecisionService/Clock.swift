@@ -1,0 +1,30 @@
+import Foundation
+
+/// The one home of wall-clock time and duration conversions in the service.
+public enum WallClock {
+    /// Milliseconds since the epoch: decision times, retention, record timestamps.
+    public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension Duration {
+    /// The duration in seconds, as metrics and logs show it.
+    public var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// Whole milliseconds (rounded down).
+    public var inMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Whole nanoseconds, as swift-metrics timers take them.
+    public var inNanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+    }
+
+    /// Seconds with millisecond precision, for log lines.
+    public var secondsText: String { String(format: "%.3f", inSeconds) }
+}

@@ -1,0 +1,281 @@
+import DecisionCore
+import DecisionEngine
+import Kafka
+import Logging
+import ServiceLifecycle
+import Synchronization
+import WireFormat
+
+/// The decider service: consumes `executor-results` in a consumer group, decides each run once, publishes
+/// decisions to the same partition number of `optimizer-decisions` and dead letters to the DLQ.
+///
+/// Pipelined and still at-least-once: the loop keeps consuming and deciding while earlier outputs are in
+/// flight; an input offset is stored only when everything it and every earlier message of its partition
+/// produced is confirmed delivered (``DeliveryLedger``); what is in flight is bounded (the loop stops
+/// fetching until deliveries catch up). A delivery failure stops the service before the failed message's
+/// offset moves. A stop (graceful shutdown) ends within the ``StopBudget``: stop fetching, wait for the
+/// outputs in flight, commit what was delivered, leave the group.
+public final class DecisionPipeline: Service, Sendable {
+    public let settings: ServiceSettings
+    public let metrics: ServiceMetrics
+    public let readiness = Readiness()
+    public let budget: StopBudget
+    /// Totals since start, for callers in the same process (`demo`, tests).
+    public let progress = PipelineProgress()
+    private let logger: Logger
+    private let store: DecisionStateStore
+    private let ledger = DeliveryLedger()
+    private let stopState = Mutex<StopState>(StopState())
+
+    private struct StopState {
+        var requested = false
+        var failure: String?
+    }
+
+    public init(settings: ServiceSettings, metrics: ServiceMetrics = ServiceMetrics(), budget: StopBudget? = nil, logger: Logger) {
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+        self.budget = budget ?? StopBudget(budget: settings.stopTimeout) { unfinished in
+            logger.critical("stop budget of \(settings.stopTimeout) exceeded; unfinished: \(unfinished.joined(separator: ", "))")
+        }
+        let decider = Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes)
+        store = DecisionStateStore(decider: decider, retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
+    }
+
+    /// Asks the loop to stop (what graceful shutdown does); the stop budget starts now.
+    public func requestStop() {
+        budget.begin()
+        readiness.stopping()
+        stopState.withLock { $0.requested = true }
+    }
+
+    /// Stops the service because it cannot go on; `run` then throws with this reason.
+    func fail(_ reason: String) {
+        budget.begin()
+        readiness.stopping()
+        stopState.withLock {
+            $0.requested = true
+            if $0.failure == nil { $0.failure = reason }
+        }
+    }
+
+    private var stopRequested: Bool { stopState.withLock { $0.requested } }
+
+    /// Runs until graceful shutdown (or ``requestStop()``), then stops within the budget. Throws, with a
+    /// one-line reason, when the service cannot start or cannot go on.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await runUntilStopped()
+        } onGracefulShutdown: {
+            self.requestStop()
+        }
+    }
+
+    private func runUntilStopped() async throws {
+        var consumerConfiguration = settings.kafka
+        if let instance = settings.groupInstanceID { consumerConfiguration.groupInstanceID = instance }
+        if consumerConfiguration.autoCommitInterval == nil { consumerConfiguration.autoCommitInterval = .seconds(1) }
+        let reference = ConsumerReference()
+        let handler = RebalanceHandler(
+            settings: settings, store: store, ledger: ledger, readiness: readiness, metrics: metrics, budget: budget,
+            logger: logger, consumer: reference, fail: { [self] in fail($0) })
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration, groupID: settings.groupID,
+            rebalanceHook: { await handler.handle($0) }, rebalanceHookTimeout: settings.restoreTimeout + .seconds(30), logger: logger)
+        reference.consumer = consumer
+        let producer: KafkaProducer
+        do {
+            let check = TopicCheck(settings: settings, outputTopic: settings.outputTopic, requireDLQ: true)
+            guard try await check.inputPartitions(consumer, isStopping: { [self] in stopRequested }) != nil else {
+                logger.info("stopped before the brokers answered")
+                await consumer.close(timeout: budget.remaining())
+                budget.finish()
+                return
+            }
+            producer = try KafkaProducer(configuration: settings.producerConfiguration, logger: logger)
+        } catch {
+            await consumer.close(timeout: .seconds(5))
+            throw error
+        }
+        logger.info("starting", metadata: [
+            "input": "\(settings.inputTopic)", "output": "\(settings.outputTopic)", "dlq": "\(settings.dlqTopic)",
+            "group": "\(settings.groupID)", "rules_fingerprint": "\(store.decider.rulesFingerprint)",
+        ])
+        let publisher = Publisher(
+            producer: producer, ledger: ledger,
+            outputs: OutputRecords(outputTopic: settings.outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: true),
+            metrics: metrics, logger: logger)
+        var failure: Error?
+        do {
+            try await consumer.subscribe(topics: [settings.inputTopic])
+            try await consume(consumer, publisher)
+        } catch {
+            failure = error
+            fail("\(error)")
+        }
+        if let reason = ledger.failure { fail(reason) }
+        await stop(consumer, producer)
+        if let reason = stopState.withLock({ $0.failure }) { throw ServiceError(reason) }
+        if let failure { throw failure }
+        logger.info("stopped cleanly")
+    }
+
+    // MARK: The loop
+
+    private func consume(_ consumer: KafkaConsumer, _ publisher: Publisher) async throws {
+        var gauges = GaugeSchedule()
+        while !stopRequested {
+            if let reason = ledger.failure { throw ServiceError(reason) }
+            try await storeDelivered(consumer)
+            try await publisher.publishRetries()
+            let inFlight = ledger.inFlight
+            metrics.inFlight.record(inFlight.messages)
+            if inFlight.messages >= settings.maximumInFlightMessages || inFlight.bytes >= settings.maximumInFlightBytes {
+                // Backpressure: fetch nothing more until deliveries catch up.
+                try? await Task.sleep(for: .milliseconds(1))
+                continue
+            }
+            let batch = try await consumer.nextBatch(maxMessages: settings.batchSize, timeout: .milliseconds(100))
+            guard !batch.isEmpty else { continue }
+            try await handle(batch, publisher: publisher)
+            if gauges.due() { try await updateGauges(consumer, batch: batch) }
+        }
+    }
+
+    /// Decides a batch and sends its outputs without waiting for them.
+    private func handle(_ batch: [KafkaMessage], publisher: Publisher) async throws {
+        let arrived = ContinuousClock.now
+        let outcomes = await store.process(
+            batch.map { EngineInput(topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs, value: $0.value) },
+            nowMs: WallClock.nowMs())
+        var records: [ProducerRecord] = []
+        var tickets: [DeliveryLedger.Ticket] = []
+        records.reserveCapacity(batch.count)
+        tickets.reserveCapacity(batch.count)
+        var counts = PipelineProgress.Counts()
+        var consumed: [Int32: Int] = [:]
+        for (message, outcome) in zip(batch, outcomes) {
+            guard let outcome else {
+                // The partition's state was never installed (its restore was abandoned by a stop): leave
+                // the message for the next owner, without storing its offset or any later one.
+                guard stopRequested else { throw ServiceError("partition \(message.partition) has no restored state") }
+                continue
+            }
+            consumed[message.partition, default: 0] += 1
+            let outputs = publisher.outputs.records(for: outcome, of: message)
+            guard let ticket = ledger.register(
+                partition: message.partition, offset: message.offset, outputs: outputs.count,
+                bytes: outputs.reduce(0) { $0 + $1.weight }, arrived: arrived)
+            else { continue }
+            records += outputs
+            tickets += repeatElement(ticket, count: outputs.count)
+            switch outcome {
+            case let .decided(decision, _):
+                counts.decided += 1
+                metrics.recordDecision(decision)
+            case .duplicate:
+                counts.duplicates += 1
+                metrics.duplicates.increment()
+            case let .rejected(rejection):
+                counts.deadLetters += 1
+                metrics.deadLetters[rejection.reason]!.increment()
+                logger.debug("dead letter", metadata: [
+                    "partition": "\(message.partition)", "offset": "\(message.offset)", "reason": "\(rejection.reason.rawValue)",
+                ])
+            }
+        }
+        for (partition, count) in consumed { metrics.recordConsumed(partition: partition, count: count) }
+        counts.consumed = consumed.values.reduce(0, +)
+        try await publisher.publish(records, tickets: tickets)
+        progress.add(counts)
+    }
+
+    /// Stores the offsets whose outputs are all confirmed; the automatic commit sends them.
+    private func storeDelivered(_ consumer: KafkaConsumer) async throws {
+        let positions = ledger.takeStorable()
+        guard !positions.isEmpty else { return }
+        try await consumer.storeOffsets(positions.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value) })
+    }
+
+    private func updateGauges(_ consumer: KafkaConsumer, batch: [KafkaMessage]) async throws {
+        var next: [Int32: Int64] = [:]
+        for message in batch { next[message.partition] = message.offset + 1 }
+        let marks = try await consumer.cachedWatermarks(next.keys.map { TopicPartition(settings.inputTopic, $0) })
+        for (partition, position) in next {
+            if let high = marks[TopicPartition(settings.inputTopic, partition)]?.high {
+                metrics.recordLag(partition: partition, messages: max(0, high - position))
+            }
+        }
+        let size = await store.size
+        metrics.stateEntries.record(size.decisions)
+        metrics.stateWorkflows.record(size.workflows)
+    }
+
+    // MARK: Stopping
+
+    /// The stop, each step bounded by what is left of the budget: outputs in flight, the commit of what
+    /// was delivered, leaving the group (whose revoke commits once more), the producer.
+    private func stop(_ consumer: KafkaConsumer, _ producer: KafkaProducer) async {
+        budget.begin()
+        logger.info("stopping: waiting for outputs in flight, committing, leaving the group", metadata: ["budget": "\(settings.stopTimeout)"])
+        await budget.step("waiting for outputs in flight") {
+            if !(await ledger.drain(timeout: budget.remaining(keeping: .seconds(3)))), ledger.failure == nil {
+                logger.warning("\(ledger.pendingOutputs()) outputs still unconfirmed; their inputs are not committed and will be decided again and deduplicated")
+            }
+        }
+        await budget.step("committing delivered offsets") {
+            do {
+                try await storeDelivered(consumer)
+                try await consumer.commit(timeout: budget.bound(.seconds(2)))
+            } catch {
+                logger.warning("commit on stop did not complete; the next owner re-reads from the last commit and deduplicates: \(error)")
+            }
+        }
+        await budget.step("leaving the group") {
+            await consumer.close(timeout: budget.remaining(keeping: .seconds(1)))
+        }
+        await budget.step("closing the producer") {
+            await producer.close(timeout: budget.bound(.seconds(1)))
+        }
+        budget.finish()
+    }
+}
+
+/// Totals since start, readable from any thread.
+public final class PipelineProgress: Sendable {
+    struct Counts {
+        var consumed = 0
+        var decided = 0
+        var duplicates = 0
+        var deadLetters = 0
+    }
+
+    private let counts = Mutex(Counts())
+
+    func add(_ batch: Counts) {
+        counts.withLock {
+            $0.consumed += batch.consumed
+            $0.decided += batch.decided
+            $0.duplicates += batch.duplicates
+            $0.deadLetters += batch.deadLetters
+        }
+    }
+
+    public var consumed: Int { counts.withLock { $0.consumed } }
+    public var decided: Int { counts.withLock { $0.decided } }
+    public var duplicates: Int { counts.withLock { $0.duplicates } }
+    public var deadLetters: Int { counts.withLock { $0.deadLetters } }
+}
+
+/// Gauges that need a look-up (lag, state size) are refreshed at most twice a second, not per batch.
+struct GaugeSchedule {
+    private var last: ContinuousClock.Instant?
+
+    mutating func due() -> Bool {
+        let now = ContinuousClock.now
+        if let last, last.duration(to: now) < .milliseconds(500) { return false }
+        last = now
+        return true
+    }
+}

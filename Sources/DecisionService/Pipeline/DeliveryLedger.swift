@@ -1,0 +1,172 @@
+import Kafka
+import Synchronization
+
+/// Which input offsets may be stored: per partition, the input messages in consumption order with the
+/// number of their outputs still unconfirmed. An offset becomes storable only when every output of its
+/// message and of every earlier message of the partition is confirmed delivered (an in-order
+/// watermark), so a crash at any moment re-decides and deduplicates instead of losing a run. It also
+/// counts what is in flight, for backpressure, and keeps the first delivery failure, which stops the
+/// service before the failed message's offset can move.
+final class DeliveryLedger: Sendable {
+    /// One input message's place in the ledger; an output's delivery report resolves it.
+    struct Ticket: Sendable {
+        let partition: Int32
+        /// The partition's assignment the message was consumed in; reports of an earlier one are stale.
+        let epoch: Int
+        /// The message's absolute position in the partition's track.
+        let position: Int
+    }
+
+    private struct Entry {
+        var offset: Int64
+        var pending: Int
+        var arrived: ContinuousClock.Instant
+    }
+
+    private struct Track {
+        var epoch: Int
+        var entries: [Entry] = []
+        /// `entries[..<head]` are complete.
+        var head = 0
+        /// Entries removed from the front by compaction: absolute position = dropped + index.
+        var dropped = 0
+        /// The next offset to store, not yet taken by ``takeStorable()``.
+        var storable: Int64?
+
+        var pendingOutputs: Int { entries[head...].reduce(0) { $0 + $1.pending } }
+    }
+
+    private struct State {
+        var tracks: [Int32: Track] = [:]
+        var nextEpoch = 1
+        var inFlightMessages = 0
+        var inFlightBytes = 0
+        var failure: String?
+        var retries: [(Ticket, ProducerRecord)] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Starts tracking newly assigned partitions.
+    func open(_ partitions: [Int32]) {
+        state.withLock { state in
+            for partition in partitions {
+                state.tracks[partition] = Track(epoch: state.nextEpoch)
+                state.nextEpoch += 1
+            }
+        }
+    }
+
+    /// Stops tracking revoked partitions: reports of their outputs still in flight are ignored from now on.
+    func close(_ partitions: [Int32]) {
+        state.withLock { state in
+            for partition in partitions { state.tracks[partition] = nil }
+        }
+    }
+
+    /// Registers a consumed message and the outputs it is about to produce (`bytes` in all); `nil` when
+    /// the partition is not tracked (not assigned to this instance).
+    func register(partition: Int32, offset: Int64, outputs: Int, bytes: Int, arrived: ContinuousClock.Instant) -> Ticket? {
+        state.withLock { state -> Ticket? in
+            guard var track = state.tracks[partition] else { return nil }
+            state.tracks[partition] = nil  // edited in place below, without copying its arrays
+            track.entries.append(Entry(offset: offset, pending: outputs, arrived: arrived))
+            let ticket = Ticket(partition: partition, epoch: track.epoch, position: track.dropped + track.entries.count - 1)
+            state.inFlightMessages += outputs
+            state.inFlightBytes += bytes
+            if outputs == 0 { _ = Self.advance(&track) }
+            state.tracks[partition] = track
+            return ticket
+        }
+    }
+
+    /// Resolves one output of `ticket`: confirmed, or failed. Returns how long each message that became
+    /// complete took from its arrival, for the processing-time histogram.
+    func resolve(_ ticket: Ticket, bytes: Int, failure: String? = nil) -> [Duration] {
+        state.withLock { state -> [Duration] in
+            state.inFlightMessages -= 1
+            state.inFlightBytes -= bytes
+            guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else { return [] }
+            if let failure {
+                if state.failure == nil { state.failure = failure }
+                return []
+            }
+            state.tracks[ticket.partition] = nil
+            track.entries[ticket.position - track.dropped].pending -= 1
+            let completed = Self.advance(&track)
+            state.tracks[ticket.partition] = track
+            return completed
+        }
+    }
+
+    /// An output to send again in place of one that failed (a dead letter too large for its topic); it
+    /// stays in flight for its message until the new attempt resolves.
+    func retry(_ ticket: Ticket, with record: ProducerRecord, replacingBytes: Int) {
+        state.withLock { state in
+            state.inFlightBytes += record.value.count + (record.key?.count ?? 0) - replacingBytes
+            state.retries.append((ticket, record))
+        }
+    }
+
+    func takeRetries() -> [(Ticket, ProducerRecord)] {
+        state.withLock { state in
+            defer { state.retries.removeAll() }
+            return state.retries
+        }
+    }
+
+    /// Offsets to store, per partition, that became storable since the last call.
+    func takeStorable() -> [Int32: Int64] {
+        state.withLock { state in
+            var positions: [Int32: Int64] = [:]
+            for (partition, track) in state.tracks where track.storable != nil {
+                positions[partition] = track.storable
+                state.tracks[partition]!.storable = nil
+            }
+            return positions
+        }
+    }
+
+    /// The first delivery failure, if any.
+    var failure: String? { state.withLock { $0.failure } }
+
+    var inFlight: (messages: Int, bytes: Int) { state.withLock { ($0.inFlightMessages, $0.inFlightBytes) } }
+
+    /// Outputs not yet confirmed for `partitions` (every tracked partition when `nil`), counting retries.
+    func pendingOutputs(_ partitions: [Int32]? = nil) -> Int {
+        state.withLock { state in
+            let tracks = partitions.map { $0.compactMap { state.tracks[$0] } } ?? Array(state.tracks.values)
+            return tracks.reduce(0) { $0 + $1.pendingOutputs }
+        }
+    }
+
+    /// Waits until `partitions` have nothing in flight, a delivery failed, or `timeout` passes; returns
+    /// whether everything was confirmed. Polls: drains happen only on revoke and stop, and a poll every
+    /// few milliseconds costs nothing there.
+    func drain(_ partitions: [Int32]? = nil, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while pendingOutputs(partitions) > 0 && failure == nil {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return pendingOutputs(partitions) == 0
+    }
+
+    /// Moves the head over complete entries, marks the next offset storable, and compacts.
+    private static func advance(_ track: inout Track) -> [Duration] {
+        var completed: [Duration] = []
+        let now = ContinuousClock.now
+        while track.head < track.entries.count && track.entries[track.head].pending == 0 {
+            track.storable = track.entries[track.head].offset + 1
+            completed.append(track.entries[track.head].arrived.duration(to: now))
+            track.head += 1
+        }
+        // Compact once the complete prefix outweighs the live part, keeping appends amortised O(1).
+        if track.head > 1024 && track.head * 2 > track.entries.count {
+            track.entries.removeFirst(track.head)
+            track.dropped += track.head
+            track.head = 0
+        }
+        return completed
+    }
+}

@@ -1,0 +1,47 @@
+import DecisionCore
+import DecisionEngine
+import Kafka
+import WireFormat
+
+/// The one path from a message's outcome to the records it produces, shared by `run` and `replay`: a
+/// decision to the same partition number of the output topic, a dead letter (input bytes and key
+/// unchanged, with the contract's headers) to the DLQ, nothing for a duplicate.
+struct OutputRecords: Sendable {
+    let outputTopic: String
+    let dlqTopic: String
+    /// `replay` writes dead letters only when asked (the live service wrote them once already).
+    let writeDeadLetters: Bool
+
+    static let decisionHeaders = DecisionEncoder.headers.map { KafkaHeader($0.0, $0.1) }
+
+    func records(for outcome: DecisionOutcome, of message: KafkaMessage) -> [ProducerRecord] {
+        switch outcome {
+        case let .decided(_, json):
+            return [ProducerRecord(topic: outputTopic, partition: message.partition, key: message.key, value: json, headers: Self.decisionHeaders)]
+        case .duplicate:
+            return []
+        case let .rejected(rejection):
+            guard writeDeadLetters else { return [] }
+            let headers = DeadLetterHeaders.make(rejection, topic: message.topic, partition: message.partition, offset: message.offset)
+            return [ProducerRecord(topic: dlqTopic, key: message.key, value: message.value, headers: headers.map { KafkaHeader($0.0, $0.1) })]
+        }
+    }
+
+    /// A dead letter the DLQ refuses as too large, sent again without its value: its size and SHA-256 in
+    /// headers, so that it still leaves a trace. `nil` for any other record, or one already stripped.
+    func withoutValue(_ record: ProducerRecord) -> ProducerRecord? {
+        guard record.topic == dlqTopic, !record.value.isEmpty else { return nil }
+        var stripped = record
+        stripped.value = []
+        stripped.headers += [
+            KafkaHeader("dlq-value-omitted", "\(record.value.count) bytes: larger than the dead-letter topic accepts"),
+            KafkaHeader("dlq-value-sha256", hexString(SHA256.hash(record.value))),
+        ]
+        return stripped
+    }
+}
+
+extension ProducerRecord {
+    /// What the record weighs in the in-flight bound.
+    var weight: Int { value.count + (key?.count ?? 0) }
+}

@@ -1,0 +1,39 @@
+import Kafka
+import Logging
+
+/// Produces a batch's outputs without waiting for them: each delivery report resolves its message's
+/// ticket in the ``DeliveryLedger``, which decides when input offsets may be stored.
+struct Publisher: Sendable {
+    let producer: KafkaProducer
+    let ledger: DeliveryLedger
+    let outputs: OutputRecords
+    let metrics: ServiceMetrics?
+    let logger: Logger
+
+    /// Sends `records`, `tickets[i]` being the ticket of `records[i]`'s input message.
+    func publish(_ records: [ProducerRecord], tickets: [DeliveryLedger.Ticket]) async throws {
+        guard !records.isEmpty else { return }
+        let ledger = ledger, outputs = outputs, metrics = metrics, logger = logger
+        try await producer.produce(records) { index, result in
+            let record = records[index], ticket = tickets[index]
+            switch result {
+            case .success:
+                for elapsed in ledger.resolve(ticket, bytes: record.weight) { metrics?.processing.recordNanoseconds(elapsed.inNanoseconds) }
+            case let .failure(error):
+                if error.isMessageSizeTooLarge, let stripped = outputs.withoutValue(record) {
+                    logger.warning("dead letter too large for \(record.topic); sent without its value", metadata: ["bytes": "\(record.value.count)"])
+                    ledger.retry(ticket, with: stripped, replacingBytes: record.weight)
+                } else {
+                    _ = ledger.resolve(ticket, bytes: record.weight, failure: "output could not be delivered to \(record.topic), so the input offsets are not committed: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Sends again what ``DeliveryLedger/retry(_:with:replacingBytes:)`` queued.
+    func publishRetries() async throws {
+        let retries = ledger.takeRetries()
+        guard !retries.isEmpty else { return }
+        try await publish(retries.map(\.1), tickets: retries.map(\.0))
+    }
+}

@@ -1,0 +1,100 @@
+import DecisionEngine
+import Kafka
+import Logging
+import Synchronization
+
+/// What the service does when partitions change hands, before the consumer goes on (the consumer's
+/// rebalance hook): on assignment, rebuild the partitions' state from the decisions topic; on revocation,
+/// wait a bounded time for their outputs in flight, store and commit what was delivered, then forget them.
+/// Every wait is bounded, and shortened to what is left of the stop budget once a stop has begun.
+struct RebalanceHandler: Sendable {
+    let settings: ServiceSettings
+    let store: DecisionStateStore
+    let ledger: DeliveryLedger
+    let readiness: Readiness
+    let metrics: ServiceMetrics
+    let budget: StopBudget
+    let logger: Logger
+    let consumer: ConsumerReference
+    /// Called when the service cannot go on (a restore failed): the pipeline stops with this reason.
+    let fail: @Sendable (String) -> Void
+
+    func handle(_ event: RebalanceEvent) async {
+        let partitions = event.partitions.filter { $0.topic == settings.inputTopic }.map(\.partition)
+        guard !partitions.isEmpty else { return }
+        switch event.kind {
+        case .assigned: await assigned(partitions)
+        case .revoked: await revoked(partitions, committing: true)
+        case .lost: await revoked(partitions, committing: false)
+        }
+    }
+
+    private func assigned(_ partitions: [Int32]) async {
+        readiness.assigning(partitions)
+        ledger.open(partitions)
+        updateGauges()
+        guard !budget.isStarted else { return }
+        let started = ContinuousClock.now
+        let budget = budget
+        let restorer = StateRestorer(
+            configuration: settings.kafka, outputTopic: settings.outputTopic, fingerprint: store.decider.rulesFingerprint,
+            retentionMs: settings.retentionMs, timeout: settings.restoreTimeout, logger: logger, isStopping: { budget.isStarted })
+        do {
+            let store = store
+            let result = try await restorer.restore(partitions, into: { store.emptyState() }, nowMs: WallClock.nowMs())
+            for (partition, state) in result.states { await store.install(state, for: partition) }
+            let elapsed = started.duration(to: .now)
+            metrics.restoreTime.recordNanoseconds(elapsed.inNanoseconds)
+            metrics.restoredDecisions.increment(by: result.decisionsRead)
+            readiness.restored(partitions)
+            updateGauges()
+            logger.info("state restored", metadata: [
+                "partitions": "\(partitions.sorted())", "decisions_read": "\(result.decisionsRead)", "seconds": "\(elapsed.secondsText)",
+            ])
+        } catch is StateRestorer.Interrupted {
+            logger.info("state restore of partitions \(partitions.sorted()) abandoned: stopping")
+        } catch {
+            logger.critical("cannot restore state: \(error)")
+            fail("cannot restore state for partitions \(partitions.sorted()) from \(settings.outputTopic): \(error)")
+        }
+    }
+
+    private func revoked(_ partitions: [Int32], committing: Bool) async {
+        if committing, let consumer = consumer.consumer {
+            let drained = await ledger.drain(partitions, timeout: budget.bound(settings.revokeDrainTimeout))
+            if !drained {
+                logger.warning("outputs of partitions \(partitions.sorted()) still in flight at revocation; the next owner re-reads them and deduplicates")
+            }
+            let positions = ledger.takeStorable().filter { partitions.contains($0.key) }
+            do {
+                try await consumer.storeOffsets(positions.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value) })
+                try await consumer.commit(timeout: budget.bound(settings.commitTimeout))
+            } catch {
+                // Nothing is lost: offsets are stored only after delivery, and the next owner deduplicates
+                // from the decisions topic what it reads again.
+                logger.warning("commit on revoke did not complete; the next owner re-reads from the last commit and deduplicates: \(error)")
+            }
+        }
+        ledger.close(partitions)
+        await store.drop(partitions)
+        readiness.revoked(partitions)
+        metrics.forgetLag(partitions: partitions)
+        updateGauges()
+    }
+
+    private func updateGauges() {
+        let snapshot = readiness.snapshot
+        metrics.assignedPartitions.record(snapshot.assigned.count)
+        metrics.ready.record(snapshot.ready ? 1 : 0)
+    }
+}
+
+/// Lets the rebalance hook reach the consumer it is installed on (set once the consumer exists).
+final class ConsumerReference: Sendable {
+    private let value = Mutex<KafkaConsumer?>(nil)
+
+    var consumer: KafkaConsumer? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}

@@ -1,0 +1,111 @@
+import Kafka
+import Testing
+@testable import DecisionService
+
+@Suite("Delivery ledger: in-order watermarks, failures, backpressure")
+struct DeliveryLedgerTests {
+    func register(_ ledger: DeliveryLedger, _ partition: Int32, _ offset: Int64, outputs: Int = 1, bytes: Int = 10) -> DeliveryLedger.Ticket {
+        ledger.register(partition: partition, offset: offset, outputs: outputs, bytes: bytes, arrived: .now)!
+    }
+
+    @Test func anOffsetIsStorableOnlyWhenEveryEarlierOutputIsConfirmed() {
+        let ledger = DeliveryLedger()
+        ledger.open([0])
+        let first = register(ledger, 0, 10)
+        let second = register(ledger, 0, 11, outputs: 2, bytes: 20)
+        let third = register(ledger, 0, 12)
+        // Later messages confirmed first: nothing may be stored while offset 10 is unconfirmed.
+        _ = ledger.resolve(third, bytes: 10)
+        _ = ledger.resolve(second, bytes: 10)
+        #expect(ledger.takeStorable().isEmpty)
+        _ = ledger.resolve(first, bytes: 10)
+        #expect(ledger.takeStorable() == [0: 11], "offset 11 still has one output in flight")
+        let completed = ledger.resolve(second, bytes: 10)
+        #expect(completed.count == 2, "messages 11 and 12 complete together")
+        #expect(ledger.takeStorable() == [0: 13])
+        #expect(ledger.takeStorable().isEmpty, "taken once")
+        #expect(ledger.inFlight.messages == 0 && ledger.inFlight.bytes == 0)
+    }
+
+    @Test func messagesWithoutOutputsMoveTheWatermarkInOrder() {
+        let ledger = DeliveryLedger()
+        ledger.open([1])
+        let decided = register(ledger, 1, 0)
+        _ = register(ledger, 1, 1, outputs: 0)  // a duplicate
+        #expect(ledger.takeStorable().isEmpty, "the duplicate waits behind the decision before it")
+        _ = ledger.resolve(decided, bytes: 10)
+        #expect(ledger.takeStorable() == [1: 2])
+        _ = register(ledger, 1, 2, outputs: 0)
+        #expect(ledger.takeStorable() == [1: 3])
+    }
+
+    @Test func aFailedDeliveryHoldsItsOffsetAndIsReported() {
+        let ledger = DeliveryLedger()
+        ledger.open([0])
+        let failed = register(ledger, 0, 5)
+        let later = register(ledger, 0, 6)
+        _ = ledger.resolve(failed, bytes: 10, failure: "broker said no")
+        _ = ledger.resolve(later, bytes: 10)
+        #expect(ledger.failure == "broker said no")
+        #expect(ledger.takeStorable().isEmpty, "nothing at or after the failed message may be committed")
+    }
+
+    @Test func reportsOfARevokedAssignmentAreIgnored() {
+        let ledger = DeliveryLedger()
+        ledger.open([0])
+        let old = register(ledger, 0, 7)
+        ledger.close([0])
+        ledger.open([0])
+        let current = register(ledger, 0, 3)
+        _ = ledger.resolve(old, bytes: 10, failure: "late failure of an abandoned output")
+        #expect(ledger.failure == nil, "the next owner re-reads and deduplicates what was abandoned")
+        _ = ledger.resolve(current, bytes: 10)
+        #expect(ledger.takeStorable() == [0: 4])
+        #expect(ledger.register(partition: 9, offset: 0, outputs: 1, bytes: 1, arrived: .now) == nil, "untracked partition")
+    }
+
+    @Test func retriesStayInFlightUntilTheyResolve() {
+        let ledger = DeliveryLedger()
+        ledger.open([0])
+        let ticket = register(ledger, 0, 0, bytes: 1000)
+        ledger.retry(ticket, with: ProducerRecord(topic: "dlq", key: nil, value: []), replacingBytes: 1000)
+        #expect(ledger.inFlight.messages == 1 && ledger.inFlight.bytes == 0)
+        let retries = ledger.takeRetries()
+        #expect(retries.count == 1 && ledger.takeRetries().isEmpty)
+        #expect(ledger.pendingOutputs() == 1)
+        _ = ledger.resolve(retries[0].0, bytes: 0)
+        #expect(ledger.takeStorable() == [0: 1] && ledger.pendingOutputs() == 0)
+    }
+
+    @Test func drainWaitsForThePartitionsAskedAndNoLonger() async {
+        let ledger = DeliveryLedger()
+        ledger.open([0, 1])
+        let zero = register(ledger, 0, 0)
+        _ = register(ledger, 1, 0)
+        #expect(await ledger.drain([0], timeout: .milliseconds(50)) == false)
+        _ = ledger.resolve(zero, bytes: 10)
+        #expect(await ledger.drain([0], timeout: .milliseconds(50)))
+        let started = ContinuousClock.now
+        #expect(await ledger.drain(timeout: .milliseconds(100)) == false, "partition 1 never confirms")
+        #expect(started.duration(to: .now) < .seconds(2))
+    }
+
+    @Test func compactionKeepsTicketsValid() {
+        let ledger = DeliveryLedger()
+        ledger.open([0])
+        // Every seventh output confirms 100 messages late, so the front is compacted under live tickets.
+        var pending: [(offset: Int64, ticket: DeliveryLedger.Ticket)] = []
+        for offset in Int64(0)..<5000 {
+            let ticket = register(ledger, 0, offset)
+            if offset % 7 == 0 { pending.append((offset, ticket)) } else { _ = ledger.resolve(ticket, bytes: 10) }
+            while let first = pending.first, offset - first.offset >= 100 {
+                _ = ledger.resolve(first.ticket, bytes: 10)
+                pending.removeFirst()
+            }
+        }
+        #expect(ledger.takeStorable()[0]! < 5000)
+        for entry in pending { _ = ledger.resolve(entry.ticket, bytes: 10) }
+        #expect(ledger.takeStorable() == [0: 5000])
+        #expect(ledger.pendingOutputs() == 0)
+    }
+}

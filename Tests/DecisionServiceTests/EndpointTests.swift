@@ -1,0 +1,236 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+@testable import DecisionService
+
+/// A raw TCP client, so tests control exactly what is sent and when.
+final class RawConnection {
+    let fd: Int32
+
+    init?(host: String, port: Int) {
+        let isIPv6 = host.contains(":")
+        fd = socket(isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected: Int32
+        if isIPv6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = UInt16(port).bigEndian
+            inet_pton(AF_INET6, host, &address.sin6_addr)
+            connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            inet_pton(AF_INET, host, &address.sin_addr)
+            connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Reads until the peer closes or a complete response with its Content-Length body has arrived.
+    func response() -> String {
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            data += buffer[0..<count]
+            let text = String(decoding: data, as: UTF8.self)
+            if let end = text.range(of: "\r\n\r\n") {
+                let head = text[..<end.lowerBound].lowercased()
+                if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+                   let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
+                   text.utf8.count - text[..<end.upperBound].utf8.count >= length {
+                    break
+                }
+            }
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func get(_ path: String, port: Int, method: String = "GET", host: String = "127.0.0.1") -> String {
+        guard let connection = RawConnection(host: host, port: port) else { return "connect failed" }
+        connection.send("\(method) \(path) HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        return connection.response()
+    }
+}
+
+/// Starts an endpoint server on a free port and stops it after `body`.
+func withEndpointServer(
+    host: String = "127.0.0.1", metrics: ServiceMetrics = ServiceMetrics(), readiness: Readiness = Readiness(),
+    _ body: (Int) async throws -> Void
+) async throws {
+    let bound = Mutex<Int?>(nil)
+    var logger = Logger(label: "endpoints-test")
+    logger.logLevel = .critical
+    let server = EndpointServer(address: try EndpointAddress(parsing: host.contains(":") ? "[\(host)]:0" : "\(host):0"), metrics: metrics, readiness: readiness, logger: logger) { address in
+        bound.withLock { $0 = address.port }
+    }
+    let task = Task { try await server.run() }
+    defer { task.cancel() }
+    let deadline = ContinuousClock.now + .seconds(10)
+    while bound.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+    let port = try #require(bound.withLock { $0 })
+    try await body(port)
+}
+
+@Suite("Endpoints on Hummingbird", .serialized)
+struct EndpointTests {
+    @Test func answersGetAndHeadOnTheThreePathsOnly() async throws {
+        let readiness = Readiness()
+        try await withEndpointServer(readiness: readiness) { port in
+            let health = RawConnection.get("/healthz", port: port)
+            #expect(health.hasPrefix("HTTP/1.1 200 OK\r\n") && health.hasSuffix("\r\n\r\nok\n"))
+            let head = RawConnection.get("/healthz", port: port, method: "HEAD")
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n") && head.hasSuffix("\r\n\r\n"), "HEAD has no body")
+            #expect(RawConnection.get("/readyz", port: port).hasPrefix("HTTP/1.1 503"))
+            #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: no partitions assigned\n"))
+            readiness.assigning([0, 2])
+            readiness.restored([0])
+            #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: restoring partitions [2]\n"))
+            readiness.restored([2])
+            #expect(RawConnection.get("/readyz", port: port).hasSuffix("ready: partitions [0, 2]\n"))
+            readiness.stopping()
+            #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: stopping\n"))
+            #expect(RawConnection.get("/nope", port: port).hasPrefix("HTTP/1.1 404"))
+            let post = RawConnection.get("/healthz", port: port, method: "POST")
+            #expect(post.hasPrefix("HTTP/1.1 405"))
+            #expect(post.lowercased().contains("allow: get, head"))
+            #expect(RawConnection.get("/metrics", port: port, method: "DELETE").hasPrefix("HTTP/1.1 405"))
+        }
+    }
+
+    @Test func noProbeWaitsBehindIdleOrSlowClients() async throws {
+        try await withEndpointServer { port in
+            // Twenty connections that never send a byte, one that drips a request a byte at a time.
+            let idle = (0..<20).compactMap { _ in RawConnection(host: "127.0.0.1", port: port) }
+            #expect(idle.count == 20)
+            let drip = try #require(RawConnection(host: "127.0.0.1", port: port))
+            let dripping = Task {
+                for byte in "GET /metrics HTTP/1.1\r\nHost: slow\r\n".utf8 {
+                    drip.send(String(UnicodeScalar(byte)))
+                    try await Task.sleep(for: .milliseconds(150))
+                }
+            }
+            defer { dripping.cancel() }
+            for _ in 0..<10 {
+                let started = ContinuousClock.now
+                let answer = RawConnection.get("/healthz", port: port)
+                let took = started.duration(to: .now)
+                #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
+                // The promise is Kubernetes' default probe timeout of 1 s; measured here: a few ms.
+                #expect(took < .seconds(1), "probe took \(took)")
+            }
+            #expect(RawConnection.get("/metrics", port: port).hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test func malformedAndOversizedRequestsAreRefusedAndTheServerGoesOn() async throws {
+        try await withEndpointServer { port in
+            let garbage = try #require(RawConnection(host: "127.0.0.1", port: port))
+            garbage.send("\u{1}\u{2}NOT HTTP AT ALL\r\n\r\n")
+            #expect(!garbage.response().hasPrefix("HTTP/1.1 200"))
+            let huge = try #require(RawConnection(host: "127.0.0.1", port: port))
+            huge.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 100_000))\r\n\r\n")
+            #expect(!huge.response().hasPrefix("HTTP/1.1 200"))
+            #expect(RawConnection.get("/healthz", port: port).hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test func idleConnectionsAreClosed() async throws {
+        try await withEndpointServer { port in
+            let idle = try #require(RawConnection(host: "127.0.0.1", port: port))
+            let started = ContinuousClock.now
+            // recv returns 0 (closed by the server) after the idle timeout, before the client's own 5 s.
+            var byte: UInt8 = 0
+            let count = recv(idle.fd, &byte, 1, 0)
+            #expect(count == 0)
+            #expect(started.duration(to: .now) < .seconds(5) + .milliseconds(900))
+        }
+    }
+
+    @Test func servesIPv6Loopback() async throws {
+        guard RawConnection(host: "::1", port: 9) != nil || errno != EAFNOSUPPORT else { return }
+        try await withEndpointServer(host: "::1") { port in
+            #expect(RawConnection.get("/healthz", port: port, host: "::1").hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test func addressesParse() throws {
+        let address = try EndpointAddress(parsing: "127.0.0.1:9464")
+        #expect(address.host == "127.0.0.1" && address.port == 9464)
+        #expect(try EndpointAddress(parsing: "[::1]:9464").host == "::1")
+        #expect(try EndpointAddress(parsing: "[::1]:9464").description == "[::1]:9464")
+        #expect(try EndpointAddress(parsing: "0.0.0.0:0").port == 0)
+        for bad in ["nonsense", "::1:9464", ":9464", "host:99999", "host:"] {
+            #expect(throws: ServiceError.self, "\(bad)") { try EndpointAddress(parsing: bad) }
+        }
+    }
+}
+
+@Suite("Metrics on swift-metrics and swift-prometheus")
+struct MetricsTests {
+    @Test func everyMetricHasHelpTypeAndItsNameAndLabels() {
+        let metrics = ServiceMetrics()
+        metrics.recordConsumed(partition: 1, count: 3)
+        metrics.recordLag(partition: 1, messages: 7)
+        metrics.deadLetters[.wrongType]!.increment(by: 2)
+        metrics.variantVerdicts[.improved]!.increment()
+        metrics.processing.recordNanoseconds(3_000_000)
+        let text = String(decoding: metrics.render(), as: UTF8.self)
+        for name in ServiceMetrics.catalog.keys {
+            #expect(text.contains("# HELP \(name) "), "\(name)")
+            #expect(text.contains("# TYPE \(name) "), "\(name)")
+        }
+        #expect(text.contains("optimizer_decider_messages_consumed_total{partition=\"1\"} 3"))
+        #expect(text.contains("optimizer_decider_consumer_lag{partition=\"1\"} 7"))
+        #expect(text.contains("optimizer_decider_dead_letters_total{reason=\"wrong_type\"} 2"))
+        #expect(text.contains("optimizer_decider_dead_letters_total{reason=\"too_large\"} 0"), "every reason from the start")
+        #expect(text.contains("optimizer_decider_variant_verdicts_total{verdict=\"improved\"} 1"))
+        #expect(text.contains("optimizer_decider_decisions_total{should_optimize=\"true\",strategy=\"clarity_focus\"} 0"))
+        #expect(text.contains("# TYPE optimizer_decider_processing_seconds histogram"))
+        #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.005\"} 1"))
+        #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.0025\"} 0"))
+        #expect(text.contains("optimizer_decider_processing_seconds_count 1"))
+        metrics.forgetLag(partitions: [1])
+        #expect(!String(decoding: metrics.render(), as: UTF8.self).contains("optimizer_decider_consumer_lag{"))
+    }
+}
+
+@Suite("Stop budget")
+struct StopBudgetTests {
+    @Test func boundsShrinkOnceTheStopBegins() async throws {
+        let overrun = Mutex<[String]?>(nil)
+        let budget = StopBudget(budget: .milliseconds(300), grace: .milliseconds(100)) { unfinished in overrun.withLock { $0 = unfinished } }
+        #expect(budget.bound(.seconds(5)) == .seconds(5), "no stop yet: the normal limit")
+        #expect(budget.begin() && !budget.begin(), "begins once")
+        #expect(budget.bound(.seconds(5)) <= .milliseconds(300))
+        try await budget.step("a step that hangs") {
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(overrun.withLock { $0 } == ["a step that hangs"], "the overrun names what did not finish")
+        }
+        #expect(budget.bound(.seconds(5)) == .zero)
+    }
+
+    @Test func aFinishedStopReportsNoOverrun() async throws {
+        let overrun = Mutex(false)
+        let budget = StopBudget(budget: .milliseconds(100), grace: .milliseconds(50)) { _ in overrun.withLock { $0 = true } }
+        budget.begin()
+        budget.finish()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!overrun.withLock { $0 })
+    }
+}
