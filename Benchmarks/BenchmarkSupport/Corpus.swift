@@ -1,8 +1,10 @@
 import WireFormat
 
-/// The benchmarks' corpus: executor run results of 20 tasks (~4.3 KB), 17 succeeded and one each
+/// The benchmarks' corpus: executor run results of `tasks` tasks (20: ~4.3 KB), all succeeded but one each
 /// failed, timed out and errored with an LLM error message, every task with a `test_result`.
-public func benchmarkRunResult(_ n: Int, workflows: Int = 50) -> [UInt8] {
+public func benchmarkRunResult(_ n: Int, workflows: Int = 50, tasks: Int = 20) -> [UInt8] {
+    precondition(tasks >= 4, "three tasks fail in every run")
+    let succeeded = tasks - 3
     var w = JSONWriter()
     w.beginObject()
     w.key("run_id"); w.string("run-\(n)")
@@ -11,18 +13,18 @@ public func benchmarkRunResult(_ n: Int, workflows: Int = 50) -> [UInt8] {
     w.key("finished_at"); w.string("2025-11-19T10:01:02.500Z")
     w.key("total_duration"); w.number(62.5)
     w.key("statistics"); w.beginObject()
-    for (key, value) in [("total_tasks", 20), ("completed_tasks", 20), ("succeeded_tasks", 17), ("failed_tasks", 1), ("timeout_tasks", 1),
+    for (key, value) in [("total_tasks", tasks), ("completed_tasks", tasks), ("succeeded_tasks", succeeded), ("failed_tasks", 1), ("timeout_tasks", 1),
                          ("cancelled_tasks", 0), ("error_tasks", 1), ("total_tokens", 8400), ("total_retries", 2)] {
         w.key(key); w.integer(value)
     }
-    w.key("success_rate"); w.number(0.85)
+    w.key("success_rate"); w.number(Double(succeeded) / Double(tasks))
     w.key("total_execution_time"); w.number(64.6)
     w.key("avg_execution_time"); w.number(3.23)
     w.key("total_cost"); w.number(0.084)
     w.endObject()
     w.key("task_results"); w.beginArray()
-    for task in 0..<20 {
-        let status = task < 17 ? "succeeded" : ["failed", "timeout", "error"][task - 17]
+    for task in 0..<tasks {
+        let status = task < succeeded ? "succeeded" : ["failed", "timeout", "error"][task - succeeded]
         w.beginObject()
         w.key("task_id"); w.string("task-\(task)-of-run-\(n)")
         w.key("task_status"); w.string(status)

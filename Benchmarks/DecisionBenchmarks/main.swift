@@ -98,3 +98,22 @@ if only == nil || only == "state" {
     let after = residentBytes()
     print(String(format: "%-28@ %12d ids %10.1f MB RSS growth (%d workflows)", "dedup state, 1M runs" as NSString, big.decisionCount, Double(after - before) / 1_048_576, big.workflowCount))
 }
+
+if only == nil || only == "variants" {
+    // Variant tables at their bound: 20,000 workflows, each with 8 variants of 50 runs (the defaults),
+    // 8,000,000 variant runs in all, measured as RSS growth.
+    let before = residentBytes()
+    var tables = [String: VariantTable]()
+    let run = VariantRun(successful: 9, completed: 10, avgResponseTimeMs: 1000, costPerRequest: 0.01)
+    for workflow in 0..<20_000 {
+        var table = VariantTable()
+        for variant in 0..<VariantRules.maximumVariants {
+            for _ in 0..<VariantRules().window { table.record("prompt-v\(variant)", run: run, window: VariantRules().window) }
+        }
+        tables["wf-\(workflow)"] = table
+    }
+    let after = residentBytes()
+    print(String(format: "%-28@ %12d workflows %7.1f MB RSS growth (%.1f KB a workflow at 8 variants × %d runs)",
+                 "variant tables, full" as NSString, tables.count, Double(after - before) / 1_048_576,
+                 Double(after - before) / 1024 / Double(tables.count), VariantRules().window))
+}

@@ -2,181 +2,243 @@ import BenchmarkSupport
 import Foundation
 import Kafka
 import Logging
-import WireFormat
 
-// End-to-end benchmark on one `mock-broker` process, in one run:
-//  (a) a raw librdkafka pass-through written here (consume, produce the same bytes to the same
-//      partition, store offsets after delivery), and
-//  (b) `optimizer-decider run` as a child process,
-// over the same generated corpus of 20-task executor run results. Throughput is measured on the output
-// topic's timestamps (first to last record), so process start-up is not counted; latency is measured in
-// a second, paced phase as output timestamp − input timestamp.
-// Usage: PipelineBenchmark <path to optimizer-decider> [messages per partition] [partitions]
+// End to end, side by side, in one run, each contender on a fresh `mock-broker` process (3 brokers):
+//   c-passthrough  a pass-through in C on librdkafka's C API (Benchmarks/baselines/passthrough.c)
+//   python-peer    the same job in Python on confluent-kafka + pydantic v2 (Benchmarks/baselines/python_peer.py)
+//   run            `optimizer-decider run`
+//   replay         `optimizer-decider replay --from beginning --until end`
+// over one corpus of executor run results. Throughput = outputs ÷ span of the outputs' timestamps; CPU per
+// message from the contender's rusage (user + system, start to exit); medians of the rounds. Latency is
+// measured in a paced phase (output timestamp − input timestamp, matched by partition and order).
+// This program only drives and measures; it shares the corpus generator and the Kafka client it reads
+// and writes the topics with, never the code under test with a baseline.
+//
+// Usage: PipelineBenchmark <optimizer-decider> <passthrough binary> <python> <python_peer.py>
+//        [messages] [partitions] [keys] [tasks] [rounds] [paced rate/s]
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: PipelineBenchmark <optimizer-decider> [messages per partition] [partitions]\n".utf8))
+guard arguments.count >= 5 else {
+    FileHandle.standardError.write(Data("usage: PipelineBenchmark <optimizer-decider> <passthrough> <python> <python_peer.py> [messages] [partitions] [keys] [tasks] [rounds] [paced rate]\n".utf8))
     exit(2)
 }
-let decider = arguments[1]
-let perPartition = arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000
-let partitions = arguments.count > 3 ? Int(arguments[3]) ?? 12 : 12
-var logger = Logger(label: "bench")
-logger.logLevel = .error
+func argument(_ index: Int, _ fallback: Int) -> Int { arguments.count > index ? Int(arguments[index]) ?? fallback : fallback }
+let decider = arguments[1], passthrough = arguments[2], python = arguments[3], peer = arguments[4]
+let total = argument(5, 40_000), partitions = argument(6, 32), keys = argument(7, 5_000), tasks = argument(8, 5)
+let rounds = argument(9, 3), pacedRate = argument(10, 1_000)
+let logger: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .critical
+    return logger
+}()
 
-func run(_ path: String, _ args: [String], stdout: FileHandle? = nil) throws -> Process {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = args
-    if let stdout { process.standardOutput = stdout }
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    return process
-}
+// MARK: Processes
 
-func message(_ n: Int) -> [UInt8] { benchmarkRunResult(n, workflows: 97) }
+struct Child {
+    let pid: pid_t
+    var stdout: FileHandle?
 
-/// Reads a topic until `count` records arrived; returns their timestamps (ms) and, for latency, the
-/// input timestamps they refer to (by key).
-@MainActor func drain(_ bootstrap: String, topic: String, count: Int, timeout: Duration) async throws -> [KafkaMessage] {
-    let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "bench-reader-\(UUID())", logger: logger)
-    try await consumer.assign((0..<Int32(partitions)).map { TopicPartitionOffset(TopicPartition(topic, $0), offset: TopicPartitionOffset.beginning) })
-    var messages: [KafkaMessage] = []
-    let deadline = ContinuousClock.now + timeout
-    while messages.count < count && ContinuousClock.now < deadline {
-        messages += try await consumer.nextBatch(maxMessages: 5000, timeout: .milliseconds(200))
+    /// Waits for the exit; returns the CPU seconds (user + system) the child used.
+    func wait() -> Double {
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
-    await consumer.close()
-    return messages
+
+    func signal(_ number: Int32) { kill(pid, number) }
 }
 
-func span(_ messages: [KafkaMessage]) -> Double {
-    let stamps = messages.compactMap(\.timestampMs)
-    guard let first = stamps.min(), let last = stamps.max(), last > first else { return .nan }
-    return Double(last - first) / 1000
-}
-
-func percentile(_ values: [Double], _ q: Double) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
-}
-
-/// The raw pass-through: what the decider does minus decoding, deciding and encoding.
-@MainActor func passThrough(_ bootstrap: String, from input: String, to output: String, count: Int, stop: @Sendable () -> Bool) async throws {
-    var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
-    configuration["auto.commit.interval.ms"] = "1000"
-    let consumer = try KafkaConsumer(configuration: configuration, groupID: "bench-passthrough-\(input)", logger: logger)
-    let producer = try KafkaProducer(configuration: configuration, logger: logger)
-    try await consumer.subscribe(topics: [input])
-    var done = 0
-    while done < count && !stop() {
-        let batch = try await consumer.nextBatch(maxMessages: 1000, timeout: .milliseconds(200))
-        guard !batch.isEmpty else { continue }
-        try await producer.send(batch.map { ProducerRecord(topic: output, partition: $0.partition, key: $0.key, value: $0.value) })
-        var positions: [Int32: Int64] = [:]
-        for message in batch { positions[message.partition] = message.offset + 1 }
-        try await consumer.storeOffsets(positions.map { TopicPartitionOffset(TopicPartition(input, $0.key), offset: $0.value) })
-        done += batch.count
+func spawn(_ path: String, _ args: [String], captureStdout: Bool = false) -> Child {
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    var pipe: [Int32] = [-1, -1]
+    if captureStdout {
+        _ = pipe.withUnsafeMutableBufferPointer { Glibc.pipe($0.baseAddress!) }
+        posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+        posix_spawn_file_actions_addclose(&actions, pipe[0])
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     }
-    await consumer.close()
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = ([path] + args).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    guard result == 0 else { fatalError("cannot start \(path): \(String(cString: strerror(result)))") }
+    if captureStdout { close(pipe[1]) }
+    return Child(pid: pid, stdout: captureStdout ? FileHandle(fileDescriptor: pipe[0], closeOnDealloc: true) : nil)
+}
+
+func startBroker() -> (Child, String) {
+    let broker = spawn(decider, ["mock-broker", "--brokers", "3", "--partitions", String(partitions), "--topic", "in", "--topic", "out", "--topic", "dlq"], captureStdout: true)
+    var line = Data()
+    while let byte = try? broker.stdout!.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+    return (broker, String(decoding: line, as: UTF8.self))
+}
+
+// MARK: Topics
+
+let corpus = (0..<total).map { benchmarkRunResult($0, workflows: keys, tasks: tasks) }
+
+func produce(_ bootstrap: String, _ values: ArraySlice<[UInt8]>, startingAt first: Int, pacedAt rate: Int? = nil) async throws {
+    let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
+    let chunk = rate.map { max(1, $0 / 50) } ?? 2000
+    let started = ContinuousClock.now
+    for start in stride(from: values.startIndex, to: values.endIndex, by: chunk) {
+        let slice = values[start..<min(values.endIndex, start + chunk)]
+        try await producer.send(slice.enumerated().map { index, value in
+            let n = first + start - values.startIndex + index
+            return ProducerRecord(topic: "in", partition: Int32(n % partitions), key: Array("wf-\(n % keys)".utf8), value: value)
+        })
+        if let rate {
+            let due = started + .milliseconds(Int64((start - values.startIndex + slice.count) * 1000 / rate))
+            try await Task.sleep(until: due)
+        }
+    }
     await producer.close()
 }
 
-func peakRSS(_ pid: Int32) -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) * 1024
+/// Every record of a topic, per partition in offset order, read up to the current high watermarks.
+func readAll(_ bootstrap: String, _ topic: String) async throws -> [Int32: [KafkaMessage]] {
+    let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "bench-reader-\(UUID())", logger: logger)
+    var ends: [Int32: Int64] = [:]
+    for partition in 0..<Int32(partitions) {
+        let marks = try await consumer.watermarks(TopicPartition(topic, partition))
+        if marks.high > marks.low { ends[partition] = marks.high }
     }
-    return 0
-}
-
-let total = perPartition * partitions
-let topics = ["pass-in", "pass-out", "decide-in", "decide-out", "decide-dlq", "lat-pass-in", "lat-pass-out", "lat-in", "lat-out"]
-let brokerOutput = Pipe()
-let broker = try run(decider, ["mock-broker", "--partitions", String(partitions)] + topics.flatMap { ["--topic", $0] }, stdout: brokerOutput.fileHandleForWriting)
-var line = Data()
-while let byte = try brokerOutput.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
-let bootstrap = String(decoding: line, as: UTF8.self)
-defer { broker.terminate() }
-
-print("corpus: \(total) executor run results (\(message(0).count) bytes each) over \(partitions) partitions; mock-broker at \(bootstrap)")
-let corpus = (0..<total).map(message)
-let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
-for topic in ["pass-in", "decide-in"] {
-    for chunk in stride(from: 0, to: total, by: 2000) {
-        try await producer.send(corpus[chunk..<min(total, chunk + 2000)].enumerated().map { offset, value in
-            ProducerRecord(topic: topic, partition: Int32((chunk + offset) % partitions), key: Array("wf-\((chunk + offset) % 97)".utf8), value: value)
-        })
-    }
-}
-
-// (a) Throughput of the raw pass-through.
-try await passThrough(bootstrap, from: "pass-in", to: "pass-out", count: total, stop: { false })
-let passed = try await drain(bootstrap, topic: "pass-out", count: total, timeout: .seconds(120))
-let passRate = Double(passed.count) / span(passed)
-
-// (b) Throughput of the decider.
-let service = try run(decider, [
-    "run", "--bootstrap-servers", bootstrap, "--input-topic", "decide-in", "--output-topic", "decide-out", "--dlq-topic", "decide-dlq",
-    "--group-id", "bench-decider", "--metrics-address", "off", "--log-level", "error",
-])
-let decided = try await drain(bootstrap, topic: "decide-out", count: total, timeout: .seconds(300))
-let decideRate = Double(decided.count) / span(decided)
-let valid = Set(decided.compactMap { DecisionRecord.parse($0.value)?.decisionID }).count
-
-// Latency: a paced stream (1,000 messages/s for 5 s) through both, output timestamp − input timestamp.
-@MainActor func pacedLatency(input: String, output: String, passThroughRunning: Bool) async throws -> [Double] {
-    let paced = 5000
-    let start = ContinuousClock.now
-    for index in 0..<paced {
-        try await producer.send([ProducerRecord(topic: input, partition: Int32(index % partitions), key: Array("wf-\(index % 97)".utf8), value: message(total + index))])
-        let due = start + .milliseconds(index)
-        let now = ContinuousClock.now
-        if due > now { try await Task.sleep(until: due) }
-    }
-    let inputs = try await drain(bootstrap, topic: input, count: paced, timeout: .seconds(60))
-    let outputs = try await drain(bootstrap, topic: output, count: paced, timeout: .seconds(60))
-    var sent: [String: Int64] = [:]
-    for message in inputs { sent["\(message.partition):\(String(decoding: message.value.prefix(24), as: UTF8.self))"] = message.timestampMs }
-    return outputs.compactMap { out -> Double? in
-        // Decisions carry their source offset; pass-through copies carry the input bytes.
-        if let record = try? JSONParser.parse(out.value), case let .object(object) = record, case let .object(source)? = object["source"],
-           case let .integer(offset)? = source["offset"], let input = inputs.first(where: { $0.partition == out.partition && $0.offset == offset }),
-           let a = input.timestampMs, let b = out.timestampMs {
-            return Double(b - a)
+    try await consumer.assign(ends.keys.map { TopicPartitionOffset(TopicPartition(topic, $0), offset: TopicPartitionOffset.beginning) })
+    var records: [Int32: [KafkaMessage]] = [:]
+    let deadline = ContinuousClock.now + .seconds(120)
+    while !ends.isEmpty && ContinuousClock.now < deadline {
+        for message in try await consumer.nextBatch(maxMessages: 10_000, timeout: .milliseconds(200)) {
+            records[message.partition, default: []].append(message)
+            if let end = ends[message.partition], message.offset >= end - 1 { ends[message.partition] = nil }
         }
-        guard let a = sent["\(out.partition):\(String(decoding: out.value.prefix(24), as: UTF8.self))"], let b = out.timestampMs else { return nil }
-        return Double(b - a)
+    }
+    await consumer.close()
+    return records
+}
+
+func outputCount(_ bootstrap: String) async throws -> Int {
+    let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "bench-count", logger: logger)
+    var count: Int64 = 0
+    for partition in 0..<Int32(partitions) {
+        let marks = try await consumer.watermarks(TopicPartition("out", partition))
+        count += marks.high - marks.low
+    }
+    await consumer.close(timeout: .seconds(2))
+    return Int(count)
+}
+
+func waitForOutputs(_ bootstrap: String, _ count: Int, timeout: Duration = .seconds(300)) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await outputCount(bootstrap) < count {
+        guard ContinuousClock.now < deadline else { throw ServiceTimeout(what: "\(count) outputs") }
+        try await Task.sleep(for: .milliseconds(200))
     }
 }
-let passLatencyTask = Task { try await passThrough(bootstrap, from: "lat-pass-in", to: "lat-pass-out", count: 5000, stop: { false }) }
-let passLatency = try await pacedLatency(input: "lat-pass-in", output: "lat-pass-out", passThroughRunning: true)
-_ = try? await passLatencyTask.value
-service.terminate()
-service.waitUntilExit()
-let latencyService = try run(decider, [
-    "run", "--bootstrap-servers", bootstrap, "--input-topic", "lat-in", "--output-topic", "lat-out", "--dlq-topic", "decide-dlq",
-    "--group-id", "bench-latency", "--metrics-address", "off", "--log-level", "error",
-])
-try await Task.sleep(for: .seconds(5))  // joined and restored before the paced stream starts
-let decideLatency = try await pacedLatency(input: "lat-in", output: "lat-out", passThroughRunning: false)
-let rss = peakRSS(latencyService.processIdentifier)
-latencyService.terminate()
-latencyService.waitUntilExit()
-await producer.close()
 
-func format(_ value: Double) -> String { String(format: "%.0f", value) }
-print("""
+struct ServiceTimeout: Error { let what: String }
 
-| measure | raw librdkafka pass-through | optimizer-decider run | ratio |
-|---|---|---|---|
-| throughput (messages/s, backlog of \(total)) | \(format(passRate)) | \(format(decideRate)) | \(String(format: "%.2f", decideRate / passRate)) |
-| output records (expected \(total)) | \(passed.count) | \(decided.count) (distinct decisions: \(valid)) | |
-| latency p50 / p99 (ms, 1,000 msg/s paced) | \(format(percentile(passLatency, 0.5))) / \(format(percentile(passLatency, 0.99))) | \(format(percentile(decideLatency, 0.5))) / \(format(percentile(decideLatency, 0.99))) | |
-| peak RSS of the decider (MB) | | \(String(format: "%.1f", Double(rss) / 1_048_576)) | |
-""")
-guard passed.count == total, decided.count == total, valid == total else {
-    FileHandle.standardError.write(Data("output counts do not match the corpus: the mock may have dropped records (5 MiB per partition)\n".utf8))
-    exit(1)
+// MARK: Contenders
+
+enum Contender: String, CaseIterable {
+    case cPassthrough = "c-passthrough", pythonPeer = "python-peer", run, replay
+
+    /// Starts the contender on `in`, writing `out`; `count` is how many outputs it must produce.
+    func start(_ bootstrap: String, count: Int) -> Child {
+        switch self {
+        case .cPassthrough:
+            return spawn(passthrough, [bootstrap, "in", "out", "bench-c", String(count)])
+        case .pythonPeer:
+            return spawn(python, [peer, bootstrap, "in", "out", "dlq", "bench-py", String(count)])
+        case .run:
+            return spawn(decider, ["run", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out", "--dlq-topic", "dlq",
+                                   "--group-id", "bench-run", "--metrics-address", "off", "--log-level", "error"])
+        case .replay:
+            return spawn(decider, ["replay", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out", "--dlq-topic", "dlq",
+                                   "--group-id", "bench-replay", "--from", "beginning", "--until", "end", "--log-level", "error"])
+        }
+    }
+
+    /// `run` is a service: it is stopped once its outputs are in; the others exit by themselves.
+    var runsUntilStopped: Bool { self == .run }
+}
+
+struct Throughput {
+    var rate: Double
+    var cpuMicrosecondsPerMessage: Double
+}
+
+func measureThroughput(_ contender: Contender) async throws -> Throughput {
+    let (broker, bootstrap) = startBroker()
+    defer {
+        broker.signal(SIGTERM)
+        _ = broker.wait()
+    }
+    try await produce(bootstrap, corpus[...], startingAt: 0)
+    let child = contender.start(bootstrap, count: total)
+    try await waitForOutputs(bootstrap, total)
+    if contender.runsUntilStopped { child.signal(SIGTERM) }
+    let cpu = child.wait()
+    let outputs = try await readAll(bootstrap, "out").values.flatMap { $0 }
+    let stamps = outputs.compactMap(\.timestampMs)
+    let span = Double((stamps.max() ?? 0) - (stamps.min() ?? 0)) / 1000
+    return Throughput(rate: Double(outputs.count) / span, cpuMicrosecondsPerMessage: cpu / Double(total) * 1e6)
+}
+
+/// Latency at a paced rate: a warm-up message first (so the contender has joined and is reading), then
+/// `pacedRate` messages a second for five seconds.
+func measureLatency(_ contender: Contender) async throws -> (p50: Double, p99: Double) {
+    let (broker, bootstrap) = startBroker()
+    defer {
+        broker.signal(SIGTERM)
+        _ = broker.wait()
+    }
+    let paced = pacedRate * 5
+    if contender == .replay { return (.nan, .nan) }
+    let child = contender.start(bootstrap, count: paced + 1)
+    try await produce(bootstrap, corpus[0..<1], startingAt: 0)
+    try await waitForOutputs(bootstrap, 1, timeout: .seconds(120))
+    try await produce(bootstrap, corpus[1..<(paced + 1)], startingAt: 1, pacedAt: pacedRate)
+    try await waitForOutputs(bootstrap, paced + 1)
+    if contender.runsUntilStopped { child.signal(SIGTERM) }
+    _ = child.wait()
+    let inputs = try await readAll(bootstrap, "in"), outputs = try await readAll(bootstrap, "out")
+    var latencies: [Double] = []
+    for (partition, sent) in inputs {
+        for (input, output) in zip(sent, outputs[partition] ?? []) where input.offset > 0 || partition != 0 {
+            if let a = input.timestampMs, let b = output.timestampMs { latencies.append(Double(b - a)) }
+        }
+    }
+    latencies.sort()
+    return (latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)])
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+print("corpus: \(total) executor run results of \(tasks) tasks (\(corpus[0].count) bytes) over \(keys) keys, \(partitions) partitions, 3 mock brokers; \(rounds) rounds")
+var results: [Contender: [Throughput]] = [:]
+for round in 1...rounds {
+    for contender in Contender.allCases {
+        let result = try await measureThroughput(contender)
+        results[contender, default: []].append(result)
+        print(String(format: "round %d  %-13@ %9.0f outputs/s  %6.1f µs CPU/message", round, contender.rawValue as NSString, result.rate, result.cpuMicrosecondsPerMessage))
+    }
+}
+var latency: [Contender: (Double, Double)] = [:]
+for contender in Contender.allCases where contender != .replay {
+    latency[contender] = try await measureLatency(contender)
+}
+let baseline = median(results[.cPassthrough]!.map(\.rate))
+let baselineCPU = median(results[.cPassthrough]!.map(\.cpuMicrosecondsPerMessage))
+let pythonRate = median(results[.pythonPeer]!.map(\.rate))
+print("\n| contender | outputs/s (median of \(rounds)) | vs C pass-through | vs Python peer | CPU µs/message | CPU vs C | latency p50 / p99 ms at \(pacedRate)/s |")
+print("|---|---|---|---|---|---|---|")
+for contender in Contender.allCases {
+    let rate = median(results[contender]!.map(\.rate)), cpu = median(results[contender]!.map(\.cpuMicrosecondsPerMessage))
+    let lat = latency[contender].map { String(format: "%.0f / %.0f", $0.0, $0.1) } ?? "n/a (a backfill)"
+    print(String(format: "| %@ | %.0f | %.2f | %.2f | %.1f | %.2f | %@ |", contender.rawValue as NSString, rate, rate / baseline, rate / pythonRate, cpu, cpu / baselineCPU, lat as NSString))
 }

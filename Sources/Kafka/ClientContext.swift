@@ -14,8 +14,9 @@ struct KafkaHandle: @unchecked Sendable {
 /// What librdkafka's callbacks reach through the client's opaque pointer: the logger, the secrets to
 /// scrub, and (for consumers) the rebalance handling.
 ///
-/// `@unchecked Sendable`: the immutable fields are set in `init`; `rebalance` is set once, before the
-/// handle that can call it exists.
+/// `@unchecked Sendable`: the immutable fields are set in `init`; `rebalance` is set once, in the
+/// consumer's `init`, before `subscribe` is possible (librdkafka calls it only for a subscribed consumer),
+/// and only read afterwards, on the consumer's thread.
 final class ClientContext: @unchecked Sendable {
     let logger: Logger
     let secrets: [String]

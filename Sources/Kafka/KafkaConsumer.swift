@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Synchronization
 
 /// A change of the consumer's assignment, given to the rebalance hook *before* it takes effect for
 /// consumption: on `assigned`, no message of the new partitions is delivered until the hook returns; on
@@ -454,28 +455,30 @@ final class ConsumerState: @unchecked Sendable {
     var destroyed = false
 }
 
-/// Wakes a consumer thread parked in `rd_kafka_consumer_poll`, so queued jobs run promptly.
-///
-/// `@unchecked Sendable`: `queue` is read and cleared only under `lock`, so no wake-up can touch a
-/// destroyed queue.
-final class QueueWaker: @unchecked Sendable {
-    private let lock = NSLock()
-    private var queue: OpaquePointer?
+/// Wakes a consumer thread parked in `rd_kafka_consumer_poll`, so queued jobs run promptly. The queue is
+/// used and destroyed under the same lock, so no wake-up can touch a destroyed queue.
+final class QueueWaker: Sendable {
+    private let queue: Mutex<KafkaQueue?>
 
-    init(queue: OpaquePointer?) { self.queue = queue }
+    init(queue: OpaquePointer?) { self.queue = Mutex(queue.map(KafkaQueue.init)) }
 
     func wake() {
-        lock.lock()
-        defer { lock.unlock() }
-        if let queue { rd_kafka_queue_yield(queue) }
+        queue.withLock { if let queue = $0 { rd_kafka_queue_yield(queue.pointer) } }
     }
 
     func destroy() {
-        lock.lock()
-        defer { lock.unlock() }
-        if let queue { rd_kafka_queue_destroy(queue) }
-        queue = nil
+        queue.withLock {
+            if let queue = $0 { rd_kafka_queue_destroy(queue.pointer) }
+            $0 = nil
+        }
     }
+}
+
+/// A librdkafka queue handle.
+///
+/// `@unchecked Sendable`: librdkafka queues are thread-safe; ``QueueWaker`` only uses one under its lock.
+struct KafkaQueue: @unchecked Sendable {
+    let pointer: OpaquePointer
 }
 
 extension UnsafeMutableRawPointer {

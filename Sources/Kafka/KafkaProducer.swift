@@ -241,9 +241,7 @@ public final class KafkaProducer: Sendable {
 }
 
 /// Serves delivery reports: `rd_kafka_poll` in a loop on a dedicated thread.
-///
-/// `@unchecked Sendable`: `stopped` and `finished` are `LockedFlag`s; the handle is only polled here.
-final class Poller: @unchecked Sendable {
+final class Poller: Sendable {
     private let stopped = LockedFlag()
     private let finished = DispatchSemaphore(value: 0)
 

@@ -1,10 +1,11 @@
 import Foundation
+import Synchronization
 
 /// A dedicated OS thread that runs jobs one after another: every blocking librdkafka call happens here,
 /// never on Swift's cooperative thread pool.
 ///
-/// `@unchecked Sendable`: all mutable state (`jobs`, `stopping`) is read and written only while holding
-/// `condition`'s lock; the thread itself is started once in `init` and never reassigned.
+/// `@unchecked Sendable`: all mutable state (`jobs`, `stopping`, `finished`) is read and written only while
+/// holding `condition`'s lock (a condition variable, which `Mutex` does not offer); `wake` is immutable.
 final class KafkaThread: @unchecked Sendable {
     typealias Job = () -> Void
 
@@ -91,21 +92,10 @@ final class KafkaThread: @unchecked Sendable {
 }
 
 /// A flag set from one thread and read from another.
-///
-/// `@unchecked Sendable`: `value` is only accessed under `lock`.
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+final class LockedFlag: Sendable {
+    private let value = Atomic<Bool>(false)
 
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 
-    func set() {
-        lock.lock()
-        value = true
-        lock.unlock()
-    }
+    func set() { value.store(true, ordering: .releasing) }
 }

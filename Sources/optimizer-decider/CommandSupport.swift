@@ -1,6 +1,7 @@
 import ArgumentParser
 import DecisionCore
 import Foundation
+import Synchronization
 import WireFormat
 
 /// A command that cannot go on: printed as one line, exit code 1.
@@ -76,32 +77,29 @@ final class LineReader {
 }
 
 /// Buffered writes to a file descriptor.
-///
-/// `@unchecked Sendable`: `buffer` is only touched under `lock`.
-final class OutputStream: @unchecked Sendable {
+final class OutputStream: Sendable {
     private let fd: Int32
-    private let lock = NSLock()
-    private var buffer: [UInt8] = []
+    private let buffer: Mutex<[UInt8]>
 
     init(fd: Int32) {
         self.fd = fd
+        var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 16)
+        self.buffer = Mutex(buffer)
     }
 
     func write(_ bytes: [UInt8]) {
-        lock.lock()
-        defer { lock.unlock() }
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { drain() }
+        buffer.withLock { buffer in
+            buffer.append(contentsOf: bytes)
+            if buffer.count >= 1 << 16 { Self.drain(&buffer, to: fd) }
+        }
     }
 
     func flush() {
-        lock.lock()
-        defer { lock.unlock() }
-        drain()
+        buffer.withLock { Self.drain(&$0, to: fd) }
     }
 
-    private func drain() {
+    private static func drain(_ buffer: inout [UInt8], to fd: Int32) {
         var offset = 0
         while offset < buffer.count {
             let written = buffer[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }

@@ -18,7 +18,8 @@ struct ReplayCommand: AsyncParsableCommand {
             starts, and capped at the live group's committed offsets, so runs the live service has not decided \
             yet are left to it. Positions: beginning, end, an RFC 3339 time, or P:OFFSET[,P:OFFSET…] (only the \
             named partitions for --from). Progress goes to standard error: a live bar on a terminal, a line \
-            every few seconds otherwise; Ctrl-C stops cleanly with the summary so far. Of the options shared \
+            every few seconds otherwise; Ctrl-C or SIGTERM stops reading, waits for the outputs in flight within \
+            --stop-timeout and prints the summary so far. Of the options shared \
             with `run`, --group-id names the live group whose commits cap the end, --output-topic is where \
             decisions go, and --metrics-address and --group-instance-id have no effect on a replay.
             """

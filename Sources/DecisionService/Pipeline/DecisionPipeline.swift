@@ -163,7 +163,8 @@ public final class DecisionPipeline: Service, Sendable {
                 continue
             }
             consumed[message.partition, default: 0] += 1
-            let outputs = publisher.outputs.records(for: outcome, of: message)
+            let trace = TraceContextHeaders(of: message)
+            let outputs = publisher.outputs.records(for: outcome, of: message, trace: trace)
             guard let ticket = ledger.register(
                 partition: message.partition, offset: message.offset, outputs: outputs.count,
                 bytes: outputs.reduce(0) { $0 + $1.weight }, arrived: arrived)
@@ -180,9 +181,11 @@ public final class DecisionPipeline: Service, Sendable {
             case let .rejected(rejection):
                 counts.deadLetters += 1
                 metrics.deadLetters[rejection.reason]!.increment()
-                logger.debug("dead letter", metadata: [
+                var metadata: Logger.Metadata = [
                     "partition": "\(message.partition)", "offset": "\(message.offset)", "reason": "\(rejection.reason.rawValue)",
-                ])
+                ]
+                if let traceID = trace.traceID { metadata["trace_id"] = "\(traceID)" }
+                logger.debug("dead letter", metadata: metadata)
             }
         }
         for (partition, count) in consumed { metrics.recordConsumed(partition: partition, count: count) }

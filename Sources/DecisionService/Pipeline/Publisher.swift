@@ -24,7 +24,8 @@ struct Publisher: Sendable {
                     logger.warning("dead letter too large for \(record.topic); sent without its value", metadata: ["bytes": "\(record.value.count)"])
                     ledger.retry(ticket, with: stripped, replacingBytes: record.weight)
                 } else {
-                    _ = ledger.resolve(ticket, bytes: record.weight, failure: "output could not be delivered to \(record.topic), so the input offsets are not committed: \(error)")
+                    let trace = record.headers.first { $0.name == "traceparent" }.flatMap { $0.value }.map { " (traceparent \(String(decoding: $0, as: UTF8.self)))" } ?? ""
+                    _ = ledger.resolve(ticket, bytes: record.weight, failure: "output could not be delivered to \(record.topic)\(trace), so the input offsets are not committed: \(error)")
                 }
             }
         }

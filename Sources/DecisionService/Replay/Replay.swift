@@ -220,7 +220,7 @@ public struct Replay: Sendable {
                     case .rejected: progress.deadLetters += 1
                     }
                     guard !dryRun else { continue }
-                    let produced = outputs.records(for: outcome, of: message)
+                    let produced = outputs.records(for: outcome, of: message, trace: TraceContextHeaders(of: message))
                     guard let ticket = ledger.register(
                         partition: message.partition, offset: message.offset, outputs: produced.count,
                         bytes: produced.reduce(0) { $0 + $1.weight }, arrived: arrived)
