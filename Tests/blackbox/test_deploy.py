@@ -22,7 +22,13 @@ def test_compose_file_validates():
     config = yaml.safe_load(subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
                                            capture_output=True, check=True).stdout)
     services = config["services"]
-    assert {"kafka", "create-topics", "decider-1", "decider-2", "prometheus"} <= set(services)
+    assert {"kafka", "create-topics", "decider-1", "decider-2", "prometheus", "grafana"} <= set(services)
+    # Prometheus loads the alert rules; Grafana is provisioned with the data source and the dashboard.
+    mounts = " ".join(str(v) for v in services["prometheus"]["volumes"])
+    assert "deploy/prometheus/alerts.yml" in mounts and "deploy/prometheus/prometheus.yml" in mounts
+    grafana = " ".join(str(v) for v in services["grafana"]["volumes"])
+    assert "deploy/grafana/provisioning" in grafana and "deploy/grafana/dashboards" in grafana
+    assert "/etc/prometheus/alerts.yml" in (ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text()
     groups = {services[name]["environment"]["DECIDER_GROUP_ID"] for name in ("decider-1", "decider-2")}
     assert groups == {"optimizer-decider"}, "both replicas in one group"
     assert services["kafka"]["image"].startswith("apache/kafka:")
@@ -30,7 +36,7 @@ def test_compose_file_validates():
 
 def test_kubernetes_manifests_validate_against_the_api_schemas():
     assert VALIDATOR.exists(), f"{VALIDATOR} is missing: scripts/test installs kubernetes-validate from PyPI"
-    files = [str(KUBE / name) for name in ("deployment.yaml", "service.yaml", "poddisruptionbudget.yaml")]
+    files = [str(KUBE / name) for name in ("statefulset.yaml", "service.yaml", "poddisruptionbudget.yaml")]
     result = subprocess.run([str(VALIDATOR), "--strict", *files], capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
 
@@ -39,11 +45,17 @@ def test_manifests_agree_with_each_other_and_the_service():
     kustomization = load("kustomization.yaml")
     for resource in kustomization["resources"]:
         assert (KUBE / resource).exists()
-    deployment = load("deployment.yaml")
+    deployment = load("statefulset.yaml")
+    assert deployment["kind"] == "StatefulSet", "stable pod names for static membership"
+    services = list(yaml.safe_load_all((KUBE / "service.yaml").read_text()))
+    headless = next(s for s in services if s["metadata"]["name"] == deployment["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    # Graceful stop: the grace period exceeds the service's 10-second stop bound.
-    assert pod["terminationGracePeriodSeconds"] > 10
+    # Graceful stop: the grace period exceeds the service's whole stop budget plus its overrun second.
+    env = {e["name"]: e for e in container_env(pod)}
+    assert pod["terminationGracePeriodSeconds"] > float(env["DECIDER_STOP_TIMEOUT"]["value"]) + 1
+    assert env["DECIDER_GROUP_INSTANCE_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["resources"]["requests"] and container["resources"]["limits"]
@@ -59,6 +71,7 @@ def test_manifests_agree_with_each_other_and_the_service():
     scaled = load("scaledobject.yaml")
     assert scaled["apiVersion"] == "keda.sh/v1alpha1" and scaled["kind"] == "ScaledObject"
     assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert scaled["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
     trigger = scaled["spec"]["triggers"][0]
     assert trigger["type"] == "kafka"
     assert trigger["metadata"]["consumerGroup"] == settings["DECIDER_GROUP_ID"]
@@ -67,6 +80,19 @@ def test_manifests_agree_with_each_other_and_the_service():
     assert 1 <= scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"]
     pdb = load("poddisruptionbudget.yaml")
     assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def container_env(pod):
+    return pod["containers"][0]["env"]
+
+
+def test_the_prometheus_rule_component_carries_the_alert_rules():
+    component = yaml.safe_load((KUBE / "components" / "prometheus-rule" / "kustomization.yaml").read_text())
+    assert component["kind"] == "Component" and component["resources"] == ["prometheusrule.yaml"]
+    rule = yaml.safe_load((KUBE / "components" / "prometheus-rule" / "prometheusrule.yaml").read_text())
+    assert rule["kind"] == "PrometheusRule" and rule["apiVersion"] == "monitoring.coreos.com/v1"
+    assert rule["spec"] == yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
+    assert "components/prometheus-rule" in (KUBE / "kustomization.yaml").read_text()
 
 
 def test_dockerfile_runs_the_service_as_non_root_with_a_health_check():

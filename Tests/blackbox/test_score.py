@@ -2,10 +2,20 @@
 import json
 
 import jsonschema
-from conftest import ROOT, json_lines, run_cli, schema
+import pytest
+from conftest import FORMAT, ROOT, json_lines, run_cli, schema
 
 SAMPLE = ROOT / "examples" / "executor-results.jsonl"
-FORMAT = jsonschema.FormatChecker()
+
+
+def test_the_date_time_format_is_really_checked():
+    # Without a date-time checker jsonschema passes every string: this test fails if the check is off.
+    decision_schema = schema("optimizer.decision.v1")
+    decision = json_lines(run_cli("score", str(SAMPLE)).stdout)[0]
+    jsonschema.validate(decision, decision_schema, format_checker=FORMAT)
+    for bad in ("yesterday", "2025-13-01T00:00:00Z", "2025-02-30T10:00:00Z", "2025-11-19 10:00:00Z", "2025-11-19T10:00:00"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**decision, "decided_at": bad}, decision_schema, format_checker=FORMAT)
 
 
 def test_sample_decisions_match_the_contract():

@@ -5,7 +5,7 @@ import json
 import re
 
 import jsonschema
-from conftest import ROOT, Service, broker, json_lines, producer, read_all, run_cli, schema, send, wait_for
+from conftest import FORMAT, ROOT, Service, broker, json_lines, producer, read_all, run_cli, schema, send, wait_for
 from test_history import degrading
 
 GOLDEN = ROOT / "Tests" / "blackbox" / "golden"
@@ -79,7 +79,7 @@ def test_score_gives_each_verdict_of_3_3():
     assert len(decisions) == 63
     decision_schema = schema("optimizer.decision.v1")
     for decision in decisions:
-        jsonschema.validate(decision, decision_schema)
+        jsonschema.validate(decision, decision_schema, format_checker=FORMAT)
     by_workflow = {}
     for decision in decisions:
         by_workflow.setdefault(decision["workflow_id"], []).append(decision)
