@@ -6,7 +6,7 @@ import WireFormat
 
 /// Micro-benchmarks of the decision path on one core: decode, score, encode, and all three together
 /// (what `run` does per message), over a generated 20-task executor run result (~3.5 KB).
-/// Usage: DecisionBenchmarks [seconds per benchmark, default 2] [name filter]
+/// Usage: DecisionBenchmarks [seconds per benchmark, default 2] [name filter] [tasks per run, default 20]
 
 /// Resident set size of this process, from /proc (kB → bytes).
 func residentBytes(_ field: String = "VmRSS") -> Int {
@@ -17,7 +17,9 @@ func residentBytes(_ field: String = "VmRSS") -> Int {
     return 0
 }
 
-func corpus(count: Int) -> [[UInt8]] { (0..<count).map { benchmarkRunResult($0) } }
+let tasksPerRun = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 20 : 20
+
+func corpus(count: Int) -> [[UInt8]] { (0..<count).map { benchmarkRunResult($0, tasks: tasksPerRun) } }
 
 /// Only benchmarks whose name contains this (second argument), e.g. for profiling one of them.
 let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : nil
@@ -42,7 +44,7 @@ func measure(_ name: String, seconds: Double, items: Int, _ body: (Int) -> Int) 
 
 let seconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 2 : 2
 let messages = corpus(count: 10_000)
-print("corpus: \(messages.count) executor run results of 20 tasks, \(messages.map(\.count).reduce(0, +) / messages.count) bytes on average")
+print("corpus: \(messages.count) executor run results of \(tasksPerRun) tasks, \(messages.map(\.count).reduce(0, +) / messages.count) bytes on average")
 let rules = ScoringRules()
 let decoder = InputDecoder(patterns: rules.errorPatterns)
 let submissions = messages.map { try! decoder.decode($0) }
