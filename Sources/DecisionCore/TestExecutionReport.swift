@@ -90,6 +90,7 @@ public struct TestExecutionReport: Sendable, Equatable {
         try Check.nonEmpty(workflowID, "workflow_id")
         try Check.nonEmpty(runID, "run_id")
         guard totalTests >= 1 else { throw .invalidValue("total_tests", "must be ≥ 1, got \(totalTests)") }
+        try Check.nonNegative(totalTests, "total_tests")
         try Check.nonNegative(successfulTests, "successful_tests")
         try Check.nonNegative(failedTests, "failed_tests")
         try Check.nonNegative(cancelledTests, "cancelled_tests")

@@ -1,3 +1,4 @@
+import DecisionEngine
 import Kafka
 import Testing
 @testable import DecisionService
@@ -107,5 +108,20 @@ struct DeliveryLedgerTests {
         for entry in pending { _ = ledger.resolve(entry.ticket, bytes: 10) }
         #expect(ledger.takeStorable() == [0: 5000])
         #expect(ledger.pendingOutputs() == 0)
+    }
+}
+
+@Suite("State bounds the service sets")
+struct StateBoundsTests {
+    @Test func theServiceKeepsTwoMillionIdsAndOneHundredThousandWorkflowsPerPartition() {
+        // README: "bounded by the retention and by 2,000,000 ids per partition" and "100,000 workflows per
+        // partition"; PartitionStateTests prove the bounds work, this proves the service sets them.
+        let settings = ServiceSettings(bootstrapServers: "unused:9092")
+        #expect(settings.stateCapacityPerPartition == 2_000_000)
+        #expect(settings.retentionMs == 7 * 24 * 3_600_000)
+        let store = DecisionStateStore(decider: Decider(rules: settings.rules), retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
+        let state = store.emptyState()
+        #expect(state.capacity == 2_000_000 && state.maximumWorkflows == 100_000 && state.retentionMs == 7 * 24 * 3_600_000)
+        #expect(state.historyWindow == 20 && state.variantWindow == 50)
     }
 }

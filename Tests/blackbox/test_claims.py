@@ -1,0 +1,140 @@
+"""Claims of the README that had no test: a standby beyond the partition count is unready; undeliverable
+output stops the service non-zero with nothing committed; an interrupted replay prints its summary and
+exits 0; environment over defaults and flags over the environment; JSON logs; `demo` end to end; the 2^53
+count cap and the crash it fixed."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+from conftest import (MockBroker, Service, binary, broker, free_port, json_lines, producer, read_all, run_cli, send,
+                      wait_for)
+from test_lifecycle import SLOW_RESTORE, fill_decisions_topic
+from test_service import lag_is_zero, run_result
+
+
+def test_a_standby_beyond_the_partition_count_is_unready(tmp_path):
+    broker = MockBroker(partitions=1)
+    try:
+        active = Service(broker.bootstrap, tmp_path, name="active")
+        standby = Service(broker.bootstrap, tmp_path, name="standby", wait_ready=False)
+        wait_for(lambda: "partitions assigned" in standby.output() or "starting" in standby.output(), 60, standby.output)
+        # Once the group has settled with both members, the standby owns nothing and says so.
+        wait_for(lambda: standby.get("/readyz") == (503, "not ready: no partitions assigned\n")
+                 and active.get("/readyz")[0] == 200, 60, standby.output)
+        time.sleep(2)
+        assert standby.get("/readyz") == (503, "not ready: no partitions assigned\n")
+        assert standby.metric("optimizer_decider_assigned_partitions") == 0
+        assert active.metric("optimizer_decider_assigned_partitions") == 1
+        assert standby.terminate() == 0 and active.terminate() == 0
+    finally:
+        broker.stop()
+
+
+def test_undeliverable_output_stops_the_service_with_nothing_committed(broker, tmp_path):
+    # Decisions (about 2 KB) exceed the producer's message.max.bytes: every delivery fails.
+    service = Service(broker.bootstrap, tmp_path, extra=["--kafka-option", "message.max.bytes=1000"])
+    send(producer(broker.bootstrap), [(b"wf", run_result("wf", f"run-{i}")) for i in range(10)])
+    code = service.process.wait(timeout=60)
+    assert code != 0
+    assert "output could not be delivered" in service.output()
+    assert not lag_is_zero(broker.bootstrap), "no input offset was committed past an undelivered output"
+    assert read_all(broker.bootstrap, "optimizer-decisions") == []
+
+
+def test_an_interrupted_replay_prints_its_summary_and_exits_0(broker, tmp_path):
+    # Input records one per record batch, read one fetch each: a replay of 12,000 takes seconds.
+    from kafka import KafkaProducer
+    prod = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=0, batch_size=1)
+    value = b'{"workflow_id":"wf","success_rate":1,"total_tests":1,"pad":"' + b"x" * 600 + b'"}'
+    for i in range(12000):
+        prod.send("executor-results", key=b"wf", value=value, partition=i % 3)
+    prod.flush()
+    replay = subprocess.Popen([binary(), "replay", "--bootstrap-servers", broker.bootstrap, "--from", "beginning", "--dry-run",
+                               "--progress-interval", "0.2", "--log-level", "warning", *SLOW_RESTORE],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    while b"replay: " not in seen:
+        line = replay.stderr.readline()
+        assert line, "replay ended before reporting progress"
+        seen += line
+    replay.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    rest = replay.stderr.read()
+    assert replay.wait(timeout=30) == 0, seen + rest
+    assert time.monotonic() - started < 11
+    summary = re.search(rb"replay interrupted: (\d+) of 12000 records", rest)
+    assert summary and 0 < int(summary.group(1)) < 12000, rest
+
+
+def serving_port(args, env):
+    """Starts `run` against an unreachable broker and returns the port its endpoints bound."""
+    process = subprocess.Popen([binary(), "run", *args], env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(50):
+            line = process.stderr.readline().decode()
+            match = re.search(r"serving /metrics, /healthz and /readyz on http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                return int(match.group(1))
+        raise AssertionError("the endpoints were never served")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+def test_environment_over_defaults_and_flags_over_the_environment():
+    closed, from_env, from_flag = free_port(), free_port(), free_port()
+    base = ["--startup-timeout", "30"]
+    env = {"DECIDER_BOOTSTRAP_SERVERS": f"127.0.0.1:{closed}", "DECIDER_METRICS_ADDRESS": f"127.0.0.1:{from_env}"}
+    assert serving_port(base, env) == from_env, "the environment over the default 9464"
+    assert serving_port(base + ["--metrics-address", f"127.0.0.1:{from_flag}"], env) == from_flag, "the flag over the environment"
+    bad = subprocess.run([binary(), "run"], env={**os.environ, **env, "DECIDER_BATCH_SIZE": "lots"}, capture_output=True, timeout=30)
+    assert bad.returncode != 0 and b"DECIDER_BATCH_SIZE=lots" in bad.stderr
+
+
+def test_json_logs_are_one_object_per_line(tmp_path):
+    closed = free_port()
+    process = subprocess.run([binary(), "run", "--bootstrap-servers", f"127.0.0.1:{closed}", "--metrics-address", "off",
+                              "--startup-timeout", "1", "--log-format", "json"], capture_output=True, timeout=30)
+    assert process.returncode != 0
+    lines = [line for line in process.stderr.decode().splitlines() if line.startswith("{")]
+    assert lines, process.stderr
+    for line in lines:
+        entry = json.loads(line)
+        assert {"ts", "level", "msg"} <= set(entry), entry
+    assert {json.loads(line)["level"] for line in lines} <= {"trace", "debug", "info", "notice", "warning", "error", "critical"}
+
+
+def test_demo_end_to_end():
+    result = run_cli("demo", "--runs", "60", timeout=180)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    decided = int(re.search(r"decisions on optimizer-decisions: (\d+)", out).group(1))
+    distinct = int(re.search(r"(\d+) distinct runs", out).group(1))
+    assert decided == distinct > 0
+    assert "dead letters on executor-results.dlq: 7" in out
+    for workflow, verdict in (("wf-ab-improves", "improved"), ("wf-ab-regresses", "regressed"), ("wf-ab-inconclusive", "inconclusive")):
+        assert re.search(rf"^{workflow} .* {verdict} ", out, flags=re.M), f"{workflow}: {verdict}\n{out}"
+
+
+def test_counts_are_capped_at_2_to_the_53():
+    def report(total):
+        return json.dumps({"workflow_id": "wf", "run_id": f"r{total}", "total_tests": total, "successful_tests": 0,
+                           "failed_tests": 0, "success_rate": 0, "avg_response_time_ms": 1, "total_tokens": 0,
+                           "avg_tokens_per_request": 0, "total_cost": 0, "cost_per_request": 0})
+    result = run_cli("score", input_bytes=(report(2 ** 53) + "\n" + report(2 ** 53 + 1) + "\n").encode())
+    assert [d["run_id"] for d in json_lines(result.stdout)] == [f"r{2 ** 53}"]
+    [letter] = json_lines(result.stderr)
+    assert letter["dlq_reason"] == "invalid_value" and "total_tests" in letter["dlq_error"]
+    # The crash the cap fixed: counts near 2^63 overflowed a sum of counts.
+    near = 2 ** 63 - 10
+    huge = json.dumps({"run_id": "r", "workflow_id": "wf", "started_at": "2025-11-19T10:00:00Z", "finished_at": "2025-11-19T10:01:00Z",
+                       "statistics": {"total_tasks": near, "succeeded_tasks": near, "failed_tasks": near, "timeout_tasks": near,
+                                      "cancelled_tasks": 0, "error_tasks": near, "total_tokens": 0, "total_retries": 0,
+                                      "success_rate": 0.25, "total_execution_time": 1, "avg_execution_time": 1, "total_cost": 0},
+                       "task_results": [{"task_id": "t", "task_status": "succeeded", "execution_time": 1}]})
+    result = run_cli("score", input_bytes=(huge + "\n").encode())
+    assert result.returncode == 0 and json_lines(result.stdout) == []
+    assert json_lines(result.stderr)[0]["dlq_reason"] == "invalid_value"
