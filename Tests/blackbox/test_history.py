@@ -62,7 +62,9 @@ def test_history_across_kill_minus_nine_matches_score(broker, tmp_path):
     service = Service(broker.bootstrap, tmp_path)
     prod = producer(broker.bootstrap)
     send(prod, [(b"wf-degrading", line.encode()) for line in lines[:15]])
-    wait_for(lambda: service.metric("optimizer_decider_messages_consumed_total") >= 15, 60, service.output)
+    # The moment: the victim's decisions are on the topic, so its successor must restore them to
+    # recognise the redelivered runs 10-14 (consumption alone would prove nothing: outputs are pipelined).
+    wait_for(lambda: len(read_all(broker.bootstrap, "optimizer-decisions")) >= 15, 60, service.output)
     service.kill()
     send(prod, [(b"wf-degrading", line.encode()) for line in lines[10:]])  # overlapping redelivery
     restarted = Service(broker.bootstrap, tmp_path, name="restarted")

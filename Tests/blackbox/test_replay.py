@@ -56,15 +56,16 @@ def test_offset_ranges_dry_run_and_progress_lines(broker, tmp_path):
     decide_sample_live(broker.bootstrap, tmp_path)
     rules = tmp_path / "rules.yaml"
     rules.write_text(NEW_RULES)
-    inputs = read_all(broker.bootstrap, "executor-results")
-    partition = collections.Counter(r.partition for r in inputs).most_common(1)[0][0]
-    records = [r for r in inputs if r.partition == partition]
-    result = replay(broker.bootstrap, "--from", f"{partition}:1", "--until", f"{partition}:3", "--rules", str(rules),
+    # A range around decided runs of one partition: exactly their decisions are printed, nothing else.
+    decided = [json.loads(r.value)["source"] for r in read_all(broker.bootstrap, "optimizer-decisions")]
+    partition = collections.Counter(s["partition"] for s in decided).most_common(1)[0][0]
+    offsets = sorted(s["offset"] for s in decided if s["partition"] == partition)
+    first, last = offsets[0], offsets[-1]
+    result = replay(broker.bootstrap, "--from", f"{partition}:{first}", "--until", f"{partition}:{last + 1}", "--rules", str(rules),
                     "--dry-run", "--progress-interval", "0.05")
     assert result.returncode == 0, result.stderr
     printed = json_lines(result.stdout)
-    expected_offsets = {r.offset for r in records if 1 <= r.offset < 3}
-    assert {d["source"]["offset"] for d in printed} <= expected_offsets
+    assert sorted(d["source"]["offset"] for d in printed) == offsets
     assert all(d["source"]["partition"] == partition for d in printed)
     assert b"replay: " in result.stderr and b"records" in result.stderr, "plain progress lines off a terminal"
     assert b"would write" in result.stderr
@@ -110,3 +111,31 @@ def test_replay_beside_a_live_run_doubles_nothing(broker, tmp_path):
         assert set(runs.values()) == {1}, f"doubled under {fingerprint}"
     assert "partitions revoked" not in live.output(), "the replay never disturbed the live group"
     assert live.terminate() == 0
+
+
+def test_replay_with_the_live_rules_beside_a_live_run_is_capped_at_its_commits(broker, tmp_path):
+    """The same rules as the live service: the replay's end is capped at the live group's committed offsets,
+    so the two never decide the same run; every run ends with exactly one decision."""
+    live = Service(broker.bootstrap, tmp_path, name="live")
+    stream = Stream(broker.bootstrap, 400)
+    wait_for(lambda: live.metric("optimizer_decider_messages_consumed_total") > 50 and lag_is_committed(broker.bootstrap), 60, live.output)
+    # The moment: the live service has committed some offsets and the stream still flows.
+    assert not stream.done.is_set()
+    result = replay(broker.bootstrap, "--from", "beginning")
+    assert result.returncode == 0, result.stderr
+    assert b"capped at the committed offsets of the live group" in result.stderr, result.stderr
+    valid, _ = stream.join()
+    wait_for(lambda: lag_is_zero(broker.bootstrap), 60, live.output)
+    [runs] = by_fingerprint(broker.bootstrap).values()
+    assert set(runs) == valid and set(runs.values()) == {1}
+    assert live.terminate() == 0
+
+
+def lag_is_committed(bootstrap):
+    """The live group has committed at least one offset."""
+    from kafka import KafkaConsumer, TopicPartition
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id="optimizer-decider", enable_auto_commit=False)
+    committed = [consumer.committed(TopicPartition("executor-results", p)) for p in range(3)]
+    consumer.close(autocommit=False)
+    return any(c for c in committed)
+

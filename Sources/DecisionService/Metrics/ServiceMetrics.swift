@@ -21,7 +21,7 @@ public final class ServiceMetrics: Sendable {
     /// interface (dashboards, alerts): change them only with the README and `deploy/`.
     static let catalog: [String: String] = [
         "optimizer_decider_messages_consumed_total": "Input messages consumed, by input partition.",
-        "optimizer_decider_decisions_total": "Decisions published, by outcome and strategy.",
+        "optimizer_decider_decisions_total": "Decisions made, by outcome and strategy (published without waiting; an input offset moves only once they are delivered).",
         "optimizer_decider_duplicates_total": "Runs already decided under the same rules: nothing published.",
         "optimizer_decider_dead_letters_total": "Messages copied to the dead-letter topic, by reason.",
         "optimizer_decider_regressions_total": "Regressions listed in decisions, by code.",
