@@ -49,6 +49,18 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
         set { properties["message.max.bytes"] = newValue.map(String.init) }
     }
 
+    /// How long the group waits for a member's heartbeat before it hands its partitions on (`session.timeout.ms`).
+    public var sessionTimeout: Duration? {
+        get { properties["session.timeout.ms"].flatMap(Int64.init).map { .milliseconds($0) } }
+        set { properties["session.timeout.ms"] = newValue.map { String($0.milliseconds) } }
+    }
+
+    /// How often a member heartbeats (`heartbeat.interval.ms`).
+    public var heartbeatInterval: Duration? {
+        get { properties["heartbeat.interval.ms"].flatMap(Int64.init).map { .milliseconds($0) } }
+        set { properties["heartbeat.interval.ms"] = newValue.map { String($0.milliseconds) } }
+    }
+
     /// Parses `key=value` (the `--kafka-option` form) into the configuration.
     public mutating func set(option: String) throws(KafkaError) {
         guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {

@@ -48,8 +48,8 @@ struct Demo: AsyncParsableCommand {
         var settings = ServiceSettings(bootstrapServers: cluster.bootstrapServers)
         settings.rules = try loadRules(rules)
         settings.maximumMessageBytes = 64 * 1024
-        settings.kafka["session.timeout.ms"] = "6000"
-        settings.kafka["heartbeat.interval.ms"] = "500"
+        settings.kafka.sessionTimeout = .seconds(6)
+        settings.kafka.heartbeatInterval = .milliseconds(500)
         let pipeline = DecisionPipeline(settings: settings, logger: logger)
         let service = Task { try await pipeline.run() }
         let endpoints = try endpointServer(metricsAddress, pipeline: pipeline, logger: logger).map { server in Task { try await server.run() } }

@@ -51,6 +51,15 @@ struct DeliveryLedgerTests {
         #expect(ledger.takeStorable().isEmpty, "nothing at or after the failed message may be committed")
     }
 
+    @Test func takingOnePartitionsOffsetsLeavesTheOthers() {
+        let ledger = DeliveryLedger()
+        ledger.open([0, 1])
+        _ = register(ledger, 0, 4, outputs: 0)
+        _ = register(ledger, 1, 9, outputs: 0)
+        #expect(ledger.takeStorable([0]) == [0: 5])
+        #expect(ledger.takeStorable() == [1: 10], "partition 1's offset was not taken with partition 0's")
+    }
+
     @Test func reportsOfARevokedAssignmentAreIgnored() {
         let ledger = DeliveryLedger()
         ledger.open([0])

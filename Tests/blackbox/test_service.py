@@ -58,7 +58,8 @@ def test_every_shape_and_every_dead_letter_reason(broker, tmp_path):
     assert schemas == {"executor.run_result/v1", "optimizer.test_execution_report/v1", "optimizer.baseline_metrics/legacy"}
     for [(record, decision)] in runs.values():
         assert record.partition == decision["source"]["partition"], "a decision goes to its input's partition number"
-        assert dict(record.headers) == {"content-type": b"application/json", "schema": b"optimizer.decision/v1"}
+        assert dict(record.headers) == {"content-type": b"application/json", "schema": b"optimizer.decision/v1",
+                                        "decision-id": decision["decision_id"].encode()}
         assert record.key.startswith(b"wf-"), "the input key, unchanged"
     dlq = read_all(broker.bootstrap, "executor-results.dlq")
     reasons = sorted(dict(r.headers)["dlq-reason"].decode() for r in dlq)

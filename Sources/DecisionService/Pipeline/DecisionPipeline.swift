@@ -129,9 +129,8 @@ public final class DecisionPipeline: Service, Sendable {
             if let reason = ledger.failure { throw ServiceError(reason) }
             try await storeDelivered(consumer)
             try await publisher.publishRetries()
-            let inFlight = ledger.inFlight
-            metrics.inFlight.record(inFlight.messages)
-            if inFlight.messages >= settings.maximumInFlightMessages || inFlight.bytes >= settings.maximumInFlightBytes {
+            metrics.inFlight.record(ledger.inFlight.messages)
+            if ledger.isFull(settings) {
                 // Backpressure: fetch nothing more until deliveries catch up.
                 try? await Task.sleep(for: .milliseconds(1))
                 continue
@@ -149,10 +148,7 @@ public final class DecisionPipeline: Service, Sendable {
         let outcomes = await store.process(
             batch.map { EngineInput(topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs, value: $0.value) },
             nowMs: WallClock.nowMs())
-        var records: [ProducerRecord] = []
-        var tickets: [DeliveryLedger.Ticket] = []
-        records.reserveCapacity(batch.count)
-        tickets.reserveCapacity(batch.count)
+        var output = OutputBatch(capacity: batch.count)
         var counts = PipelineProgress.Counts()
         var consumed: [Int32: Int] = [:]
         for (message, outcome) in zip(batch, outcomes) {
@@ -164,13 +160,7 @@ public final class DecisionPipeline: Service, Sendable {
             }
             consumed[message.partition, default: 0] += 1
             let trace = TraceContextHeaders(of: message)
-            let outputs = publisher.outputs.records(for: outcome, of: message, trace: trace)
-            guard let ticket = ledger.register(
-                partition: message.partition, offset: message.offset, outputs: outputs.count,
-                bytes: outputs.reduce(0) { $0 + $1.weight }, arrived: arrived)
-            else { continue }
-            records += outputs
-            tickets += repeatElement(ticket, count: outputs.count)
+            guard output.add(publisher.outputs.records(for: outcome, of: message, trace: trace), of: message, arrived: arrived, in: ledger) else { continue }
             switch outcome {
             case let .decided(decision, _):
                 counts.decided += 1
@@ -190,7 +180,7 @@ public final class DecisionPipeline: Service, Sendable {
         }
         for (partition, count) in consumed { metrics.recordConsumed(partition: partition, count: count) }
         counts.consumed = consumed.values.reduce(0, +)
-        try await publisher.publish(records, tickets: tickets)
+        try await publisher.publish(output)
         progress.add(counts)
     }
 

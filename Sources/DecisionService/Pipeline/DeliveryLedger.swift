@@ -30,7 +30,7 @@ final class DeliveryLedger: Sendable {
         var head = 0
         /// Entries removed from the front by compaction: absolute position = dropped + index.
         var dropped = 0
-        /// The next offset to store, not yet taken by ``takeStorable()``.
+        /// The next offset to store, not yet taken by ``takeStorable(_:)``.
         var storable: Int64?
 
         var pendingOutputs: Int { entries[head...].reduce(0) { $0 + $1.pending } }
@@ -115,12 +115,14 @@ final class DeliveryLedger: Sendable {
         }
     }
 
-    /// Offsets to store, per partition, that became storable since the last call.
-    func takeStorable() -> [Int32: Int64] {
+    /// Offsets to store, per partition (of `partitions`, or every tracked one), that became storable since
+    /// the last call.
+    func takeStorable(_ partitions: [Int32]? = nil) -> [Int32: Int64] {
         state.withLock { state in
             var positions: [Int32: Int64] = [:]
-            for (partition, track) in state.tracks where track.storable != nil {
-                positions[partition] = track.storable
+            for partition in partitions ?? Array(state.tracks.keys) {
+                guard let storable = state.tracks[partition]?.storable else { continue }
+                positions[partition] = storable
                 state.tracks[partition]!.storable = nil
             }
             return positions
@@ -131,6 +133,12 @@ final class DeliveryLedger: Sendable {
     var failure: String? { state.withLock { $0.failure } }
 
     var inFlight: (messages: Int, bytes: Int) { state.withLock { ($0.inFlightMessages, $0.inFlightBytes) } }
+
+    /// Whether what is in flight reached the bound: the loop then fetches nothing until deliveries catch up.
+    func isFull(_ settings: ServiceSettings) -> Bool {
+        let (messages, bytes) = inFlight
+        return messages >= settings.maximumInFlightMessages || bytes >= settings.maximumInFlightBytes
+    }
 
     /// Outputs not yet confirmed for `partitions` (every tracked partition when `nil`), counting retries.
     func pendingOutputs(_ partitions: [Int32]? = nil) -> Int {

@@ -10,6 +10,11 @@ struct Publisher: Sendable {
     let metrics: ServiceMetrics?
     let logger: Logger
 
+    /// Sends a batch's outputs without waiting for their delivery.
+    func publish(_ batch: OutputBatch) async throws {
+        try await publish(batch.records, tickets: batch.tickets)
+    }
+
     /// Sends `records`, `tickets[i]` being the ticket of `records[i]`'s input message.
     func publish(_ records: [ProducerRecord], tickets: [DeliveryLedger.Ticket]) async throws {
         guard !records.isEmpty else { return }
@@ -36,5 +41,28 @@ struct Publisher: Sendable {
         let retries = ledger.takeRetries()
         guard !retries.isEmpty else { return }
         try await publish(retries.map(\.1), tickets: retries.map(\.0))
+    }
+}
+
+/// A batch's outputs, each with the ledger ticket of the input message that produced it.
+struct OutputBatch {
+    private(set) var records: [ProducerRecord] = []
+    private(set) var tickets: [DeliveryLedger.Ticket] = []
+
+    init(capacity: Int) {
+        records.reserveCapacity(capacity)
+        tickets.reserveCapacity(capacity)
+    }
+
+    /// Registers `message` and what it produces in the ledger (a message without outputs too: its offset
+    /// still waits for the messages before it). False when the ledger does not track its partition.
+    mutating func add(_ outputs: [ProducerRecord], of message: KafkaMessage, arrived: ContinuousClock.Instant, in ledger: DeliveryLedger) -> Bool {
+        guard let ticket = ledger.register(
+            partition: message.partition, offset: message.offset, outputs: outputs.count,
+            bytes: outputs.reduce(0) { $0 + $1.weight }, arrived: arrived)
+        else { return false }
+        records += outputs
+        tickets += repeatElement(ticket, count: outputs.count)
+        return true
     }
 }

@@ -65,7 +65,7 @@ struct RebalanceHandler: Sendable {
             if !drained {
                 logger.warning("outputs of partitions \(partitions.sorted()) still in flight at revocation; the next owner re-reads them and deduplicates")
             }
-            let positions = ledger.takeStorable().filter { partitions.contains($0.key) }
+            let positions = ledger.takeStorable(partitions)
             do {
                 try await consumer.storeOffsets(positions.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value) })
                 try await consumer.commit(timeout: budget.bound(settings.commitTimeout))

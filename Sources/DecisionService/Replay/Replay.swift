@@ -70,10 +70,7 @@ public struct ReplayProgress: Sendable {
 
     public var total: Int64 { partitions.reduce(0) { $0 + $1.total } }
     public var done: Int64 { partitions.reduce(0) { $0 + $1.done } }
-    public var elapsedSeconds: Double {
-        let elapsed = started.duration(to: .now)
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
+    public var elapsedSeconds: Double { started.duration(to: .now).inSeconds }
 }
 
 /// A backfill: re-decides a fixed range of the input and exits. It reads with manual assignment (no
@@ -183,8 +180,7 @@ public struct Replay: Sendable {
             while !remaining.isEmpty && !isStopping() {
                 if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
                 try await publisher?.publishRetries()
-                let inFlight = ledger.inFlight
-                if inFlight.messages >= settings.maximumInFlightMessages || inFlight.bytes >= settings.maximumInFlightBytes {
+                if ledger.isFull(settings) {
                     try? await Task.sleep(for: .milliseconds(1))
                     continue
                 }
@@ -208,8 +204,7 @@ public struct Replay: Sendable {
                 let outcomes = await store.process(
                     inRange.map { EngineInput(topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs, value: $0.value) },
                     nowMs: WallClock.nowMs())
-                var records: [ProducerRecord] = []
-                var tickets: [DeliveryLedger.Ticket] = []
+                var output = OutputBatch(capacity: inRange.count)
                 for (message, outcome) in zip(inRange, outcomes) {
                     guard let outcome else { continue }
                     switch outcome {
@@ -220,15 +215,9 @@ public struct Replay: Sendable {
                     case .rejected: progress.deadLetters += 1
                     }
                     guard !dryRun else { continue }
-                    let produced = outputs.records(for: outcome, of: message, trace: TraceContextHeaders(of: message))
-                    guard let ticket = ledger.register(
-                        partition: message.partition, offset: message.offset, outputs: produced.count,
-                        bytes: produced.reduce(0) { $0 + $1.weight }, arrived: arrived)
-                    else { continue }
-                    records += produced
-                    tickets += repeatElement(ticket, count: produced.count)
+                    _ = output.add(outputs.records(for: outcome, of: message, trace: TraceContextHeaders(of: message)), of: message, arrived: arrived, in: ledger)
                 }
-                try await publisher?.publish(records, tickets: tickets)
+                try await publisher?.publish(output)
                 report(progress)
             }
             progress.interrupted = !remaining.isEmpty
