@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from conftest import FAST_GROUP, MockBroker, Service, binary, broker, free_port, producer, send, wait_for
-from test_service import Stream, assert_exactly_once, lag_is_zero, run_result
+from test_service import Stream, assert_exactly_once, finish_and_check_exactly_once, lag_is_zero, run_result, two_instances_deciding
 
 TRIALS = int(os.environ.get("LIFECYCLE_TRIALS", "2"))
 RNG = random.Random(int(os.environ.get("LIFECYCLE_SEED", str(time.time_ns()))))
@@ -111,21 +111,13 @@ def test_sigterm_during_state_restore(broker, tmp_path):
 
 def test_sigterm_during_the_rebalance_a_scale_in_started(broker, tmp_path):
     """Two instances; one stops; while the group rebalances after its departure, the other is stopped."""
-    first = Service(broker.bootstrap, tmp_path, name="first")
-    second = Service(broker.bootstrap, tmp_path, name="second", wait_ready=False)
-    second.wait_ready(timeout=90)
-    stream = Stream(broker.bootstrap, 300)
-    wait_for(lambda: second.metric("optimizer_decider_messages_consumed_total") > 0, 60, second.output)
+    first, second, stream = two_instances_deciding(broker.bootstrap, tmp_path)
     assert_clean_stop(first, "scale-in: the instance leaving")
     # The survivor rejoins; the mock holds the rejoin up to session.timeout.ms − 1 s (5 s here).
     time.sleep(RNG.uniform(0.5, 2.0))
     assert second.get("/readyz")[0] in (200, 503)
     assert_clean_stop(second, "rebalance after a scale-in")
-    valid, bad = stream.join()
-    survivor = Service(broker.bootstrap, tmp_path, name="survivor")
-    wait_for(lambda: lag_is_zero(broker.bootstrap), 90, survivor.output)
-    assert_exactly_once(broker.bootstrap, valid, bad)
-    assert_clean_stop(survivor, "steady state")
+    assert_clean_stop(finish_and_check_exactly_once(broker.bootstrap, tmp_path, stream), "steady state")
 
 
 def test_sigterm_during_the_rebalance_a_scale_out_started(broker, tmp_path):
@@ -137,6 +129,7 @@ def test_sigterm_during_the_rebalance_a_scale_out_started(broker, tmp_path):
     time.sleep(RNG.uniform(0.0, 1.5))
     assert "partitions assigned" not in second.output(), "the moment: the newcomer's join is under way"
     assert_clean_stop(first, "rebalance after a scale-out")
+    # The newcomer, now alone, finishes the stream.
     valid, bad = stream.join()
     second.wait_ready(timeout=90)
     wait_for(lambda: lag_is_zero(broker.bootstrap), 90, second.output)
@@ -145,11 +138,7 @@ def test_sigterm_during_the_rebalance_a_scale_out_started(broker, tmp_path):
 
 
 def test_sigterm_to_every_instance_at_once_under_load(broker, tmp_path):
-    instances = [Service(broker.bootstrap, tmp_path, name="all-a"), Service(broker.bootstrap, tmp_path, name="all-b", wait_ready=False)]
-    instances[1].wait_ready(timeout=90)
-    stream = Stream(broker.bootstrap, 400)
-    wait_for(lambda: all(s.metric("optimizer_decider_messages_consumed_total") > 0 for s in instances), 90,
-             lambda: "\n".join(s.output()[-2000:] for s in instances))
+    *instances, stream = two_instances_deciding(broker.bootstrap, tmp_path, count=400)
     for service in instances:
         service.process.send_signal(signal.SIGTERM)
     started = time.monotonic()
@@ -158,11 +147,7 @@ def test_sigterm_to_every_instance_at_once_under_load(broker, tmp_path):
         took = time.monotonic() - started
         WORST["all instances at once"] = max(WORST.get("all instances at once", 0.0), took)
         assert code == 0 and took < LIMIT, f"exit {code} after {took:.2f} s\n{service.output()[-3000:]}"
-    valid, bad = stream.join()
-    finisher = Service(broker.bootstrap, tmp_path, name="finisher")
-    wait_for(lambda: lag_is_zero(broker.bootstrap), 90, finisher.output)
-    assert_exactly_once(broker.bootstrap, valid, bad)
-    assert_clean_stop(finisher, "steady state")
+    assert_clean_stop(finish_and_check_exactly_once(broker.bootstrap, tmp_path, stream), "steady state")
 
 
 def test_a_second_signal_during_a_stop_exits_at_once(tmp_path):

@@ -185,13 +185,29 @@ def lag_is_zero(bootstrap):
     return all(committed[p] >= ends[p] for p in parts)
 
 
-def test_two_instances_one_stopped_mid_stream(broker, tmp_path):
-    first = Service(broker.bootstrap, tmp_path, name="a")
-    second = Service(broker.bootstrap, tmp_path, name="b", wait_ready=False)
+def two_instances_deciding(bootstrap, tmp_path, count=300):
+    """Two ready instances sharing the partitions and a stream they both consume: (first, second, stream)."""
+    first = Service(bootstrap, tmp_path, name="first")
+    second = Service(bootstrap, tmp_path, name="second", wait_ready=False)
     second.wait_ready(timeout=90)
-    stream = Stream(broker.bootstrap, 300)
-    # The moment: both instances own partitions and the stopped one was deciding.
-    wait_for(lambda: second.metric("optimizer_decider_messages_consumed_total") > 0, 60, second.output)
+    stream = Stream(bootstrap, count)
+    wait_for(lambda: all(s.metric("optimizer_decider_messages_consumed_total") > 0 for s in (first, second)), 60, second.output)
+    return first, second, stream
+
+
+def finish_and_check_exactly_once(bootstrap, tmp_path, stream, name="finisher"):
+    """Once the stream ends, a fresh instance finishes the input; every valid run has exactly one decision.
+    Returns the finisher, still running."""
+    valid, bad = stream.join()
+    finisher = Service(bootstrap, tmp_path, name=name)
+    wait_for(lambda: lag_is_zero(bootstrap), 90, finisher.output)
+    assert_exactly_once(bootstrap, valid, bad)
+    return finisher
+
+
+def test_two_instances_one_stopped_mid_stream(broker, tmp_path):
+    # The moment: both instances own partitions and the one stopped was deciding.
+    first, second, stream = two_instances_deciding(broker.bootstrap, tmp_path)
     assert 0 < first.metric("optimizer_decider_assigned_partitions") < 3
     assert second.terminate() == 0, second.output()
     # The survivor takes over every partition and finishes the stream.
