@@ -92,6 +92,21 @@ public final class MockCluster: Sendable {
         rd_kafka_mock_push_request_errors_array(cluster.pointer, api.rawValue, codes.count, &codes)
     }
 
+    /// Makes broker `broker` answer its next `api` request after `delay`, with `error` (nil: no error).
+    public func delayNextRequest(_ api: KafkaAPI, on broker: Int32, by delay: Duration, error: KafkaProtocolError? = nil) throws(KafkaError) {
+        try check(
+            optimizer_decider_mock_push_request_error_rtt(
+                cluster.pointer, broker, api.rawValue, rd_kafka_resp_err_t(rawValue: error?.rawValue ?? 0), Int32(delay.milliseconds)),
+            "delay the next \(api) request on broker \(broker)")
+    }
+
+    /// Request errors or delays pushed onto broker `broker` for `api` and not yet consumed by a request.
+    public func pendingRequestErrors(_ api: KafkaAPI, on broker: Int32) throws(KafkaError) -> Int {
+        var count = 0
+        try check(rd_kafka_mock_broker_error_stack_cnt(cluster.pointer, broker, api.rawValue, &count), "count pending \(api) errors on broker \(broker)")
+        return count
+    }
+
     public func clearRequestErrors(_ api: KafkaAPI) {
         rd_kafka_mock_clear_request_errors(cluster.pointer, api.rawValue)
     }

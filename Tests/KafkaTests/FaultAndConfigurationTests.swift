@@ -213,3 +213,32 @@ final class LogCapture: LogHandler, @unchecked Sendable {
         return messages
     }
 }
+
+@Suite("Closing inside librdkafka #4312's window")
+struct AssignorWindowTests {
+    @Test func closingAfterTheJoinGroupResponseAndBeforeTheFirstAssignmentDoesNotAbort() async throws {
+        // librdkafka before 2.3.0 aborts (rd_kafka_sticky_assignor_state_destroy: Assertion 'assignor_state')
+        // when a cooperative-sticky member is destroyed after its JoinGroup response chose the assignor and
+        // before a SyncGroup answer gave it an assignment. The coordinator's SyncGroup answer is delayed
+        // 3 s, and the consumer is closed inside that window, which the test proves first: the delay has
+        // been taken off the broker's stack (the SyncGroup request arrived) and no assignment was seen.
+        // Without the close-time workaround in KafkaConsumer.destroy, this aborts the test process.
+        let cluster = try makeCluster(topics: ["window": 2])
+        try cluster.delayNextRequest(.syncGroup, on: 1, by: .seconds(3))
+        #expect(try cluster.pendingRequestErrors(.syncGroup, on: 1) == 1)
+        let events = EventLog()
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: uniqueGroup(), rebalanceHook: { await events.append($0) }, logger: testLogger)
+        try await consumer.subscribe(topics: ["window"])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try cluster.pendingRequestErrors(.syncGroup, on: 1) > 0 && ContinuousClock.now < deadline {
+            _ = try await consumer.nextBatch(timeout: .milliseconds(20))
+        }
+        #expect(try cluster.pendingRequestErrors(.syncGroup, on: 1) == 0, "the SyncGroup request reached the coordinator")
+        #expect(await events.events.isEmpty, "inside the window: no assignment yet")
+        let started = ContinuousClock.now
+        await consumer.close(timeout: .seconds(5))
+        #expect(started.duration(to: .now) < .seconds(6))
+        #expect(await events.events.isEmpty)
+    }
+}
