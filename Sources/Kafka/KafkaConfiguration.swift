@@ -61,6 +61,15 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
         set { properties["heartbeat.interval.ms"] = newValue.map { String($0.milliseconds) } }
     }
 
+    /// This configuration for a consumer that assigns partitions itself (a restore, a replay): it commits
+    /// nothing and is no static member of the group.
+    public var forManualAssignment: KafkaConfiguration {
+        var configuration = self
+        configuration.enableAutoCommit = false
+        configuration.groupInstanceID = nil
+        return configuration
+    }
+
     /// Parses `key=value` (the `--kafka-option` form) into the configuration.
     public mutating func set(option: String) throws(KafkaError) {
         guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {

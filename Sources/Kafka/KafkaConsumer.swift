@@ -367,7 +367,6 @@ public final class KafkaConsumer: Sendable {
             // after its JoinGroup and before its first assignment. The group has been left by the close;
             // the handle and its context are not freed, which costs a few hundred kilobytes once, in a
             // process that is stopping.
-            state.leakedToAvoidAssignorAbort = true
             return
         }
         rd_kafka_destroy_flags(handle.pointer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
@@ -447,8 +446,6 @@ final class ConsumerState: @unchecked Sendable {
     var subscribed = false
     /// Whether a group assignment (even an empty one) ever reached the rebalance callback.
     var everAssigned = false
-    /// Set when closing did not free the client (see `destroy`).
-    var leakedToAvoidAssignorAbort = false
     /// Bumped on every rebalance, so a batch gathered across one can be filtered.
     var generation = 0
     var waker: QueueWaker?

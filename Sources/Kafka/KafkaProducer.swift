@@ -67,10 +67,8 @@ public final class KafkaProducer: Sendable {
 
     /// Produces every record and waits for all their delivery reports: one result per record, in order.
     public func sendEach(_ records: [ProducerRecord]) async throws -> [Result<DeliveryReport, KafkaError>] {
-        guard !records.isEmpty else {
-            guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
-            return []
-        }
+        guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
+        guard !records.isEmpty else { return [] }
         let batch = DeliveryBatch(count: records.count)
         try await produce(records) { index, result in batch.resolve(index, result) }
         return await batch.wait()

@@ -106,18 +106,15 @@ public final class DecisionPipeline: Service, Sendable {
             producer: producer, ledger: ledger,
             outputs: OutputRecords(outputTopic: settings.outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: true),
             metrics: metrics, logger: logger)
-        var failure: Error?
         do {
             try await consumer.subscribe(topics: [settings.inputTopic])
             try await consume(consumer, publisher)
         } catch {
-            failure = error
             fail("\(error)")
         }
         if let reason = ledger.failure { fail(reason) }
         await stop(consumer, producer)
         if let reason = stopState.withLock({ $0.failure }) { throw ServiceError(reason) }
-        if let failure { throw failure }
         logger.info("stopped cleanly")
     }
 

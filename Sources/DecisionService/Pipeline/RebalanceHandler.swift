@@ -36,20 +36,16 @@ struct RebalanceHandler: Sendable {
         guard !budget.isStarted else { return }
         let started = ContinuousClock.now
         let budget = budget
-        let restorer = StateRestorer(
-            configuration: settings.kafka, outputTopic: settings.outputTopic, fingerprint: store.decider.rulesFingerprint,
-            retentionMs: settings.retentionMs, timeout: settings.restoreTimeout, logger: logger, isStopping: { budget.isStarted })
+        let restorer = StateRestorer(settings: settings, outputTopic: settings.outputTopic, logger: logger, isStopping: { budget.isStarted })
         do {
-            let store = store
-            let result = try await restorer.restore(partitions, into: { store.emptyState() }, nowMs: WallClock.nowMs())
-            for (partition, state) in result.states { await store.install(state, for: partition) }
+            let decisionsRead = try await restorer.restore(partitions, into: store)
             let elapsed = started.duration(to: .now)
             metrics.restoreTime.recordNanoseconds(elapsed.inNanoseconds)
-            metrics.restoredDecisions.increment(by: result.decisionsRead)
+            metrics.restoredDecisions.increment(by: decisionsRead)
             readiness.restored(partitions)
             updateGauges()
             logger.info("state restored", metadata: [
-                "partitions": "\(partitions.sorted())", "decisions_read": "\(result.decisionsRead)", "seconds": "\(elapsed.secondsText)",
+                "partitions": "\(partitions.sorted())", "decisions_read": "\(decisionsRead)", "seconds": "\(elapsed.secondsText)",
             ])
         } catch is StateRestorer.Interrupted {
             logger.info("state restore of partitions \(partitions.sorted()) abandoned: stopping")

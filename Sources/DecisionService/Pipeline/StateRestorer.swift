@@ -10,11 +10,9 @@ import WireFormat
 /// up to the high watermark taken when the restore starts (Kafka Streams restores from its changelog
 /// the same way). Bounded by `timeout`, and abandoned promptly when the service stops.
 struct StateRestorer: Sendable {
-    let configuration: KafkaConfiguration
+    let settings: ServiceSettings
+    /// The decisions topic to read (`replay` may write to another than the service's).
     let outputTopic: String
-    let fingerprint: String
-    let retentionMs: Int64?
-    let timeout: Duration
     let logger: Logger
     /// Polled between reads: a stop abandons the restore with ``Interrupted``.
     var isStopping: @Sendable () -> Bool = { false }
@@ -27,16 +25,24 @@ struct StateRestorer: Sendable {
     /// The restore was abandoned because the service is stopping.
     struct Interrupted: Error {}
 
-    func restore(_ partitions: [Int32], into emptyState: @Sendable () -> PartitionState, nowMs: Int64) async throws -> Result {
+    private var timeout: Duration { settings.restoreTimeout }
+
+    /// Rebuilds `partitions`' state for `store`'s rules fingerprint and installs it; returns how many
+    /// decisions were read back.
+    func restore(_ partitions: [Int32], into store: DecisionStateStore) async throws -> Int {
+        let result = try await restore(
+            partitions, fingerprint: store.decider.rulesFingerprint, into: { store.emptyState() }, nowMs: WallClock.nowMs())
+        for (partition, state) in result.states { await store.install(state, for: partition) }
+        return result.decisionsRead
+    }
+
+    private func restore(_ partitions: [Int32], fingerprint: String, into emptyState: @Sendable () -> PartitionState, nowMs: Int64) async throws -> Result {
         var states = Dictionary(uniqueKeysWithValues: partitions.map { ($0, emptyState()) })
         guard !partitions.isEmpty else { return Result(states: states, decisionsRead: 0) }
-        var restoreConfiguration = configuration
-        restoreConfiguration.enableAutoCommit = false
-        restoreConfiguration.groupInstanceID = nil
         let consumer = try KafkaConsumer(
-            configuration: restoreConfiguration, groupID: "optimizer-decider-restore-\(UUID().uuidString)", logger: logger)
+            configuration: settings.kafka.forManualAssignment, groupID: "optimizer-decider-restore-\(UUID().uuidString)", logger: logger)
         do {
-            let result = try await read(partitions, with: consumer, states: &states, nowMs: nowMs)
+            let result = try await read(partitions, fingerprint: fingerprint, with: consumer, states: &states, nowMs: nowMs)
             await consumer.close(timeout: .seconds(2))
             return result
         } catch {
@@ -45,7 +51,9 @@ struct StateRestorer: Sendable {
         }
     }
 
-    private func read(_ partitions: [Int32], with consumer: KafkaConsumer, states: inout [Int32: PartitionState], nowMs: Int64) async throws -> Result {
+    private func read(
+        _ partitions: [Int32], fingerprint: String, with consumer: KafkaConsumer, states: inout [Int32: PartitionState], nowMs: Int64
+    ) async throws -> Result {
         let deadline = ContinuousClock.now + timeout
         func checkpoint() throws {
             if isStopping() { throw Interrupted() }
@@ -79,7 +87,7 @@ struct StateRestorer: Sendable {
                 if message.offset >= end - 1 { ends[message.partition] = nil }
                 guard let record = DecisionRecord.parse(message.value, fastParser: parser), record.rulesFingerprint == fingerprint else { continue }
                 let atMs = message.timestampMs ?? nowMs
-                if let retentionMs, atMs < nowMs - retentionMs { continue }
+                if atMs < nowMs - settings.retentionMs { continue }
                 states[message.partition]!.record(
                     record.decisionID, workflowID: record.workflowID, point: record.point,
                     variant: record.variant.map { ($0.name, $0.run) }, recordedBaseline: record.variant.map(\.baseline), atMs: atMs)

@@ -105,10 +105,7 @@ public struct Replay: Sendable {
         emit: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> ReplayProgress {
         let decider = Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes)
-        var configuration = settings.kafka
-        configuration.enableAutoCommit = false
-        configuration.groupInstanceID = nil
-        let consumer = try KafkaConsumer(configuration: configuration, groupID: "optimizer-decider-replay-\(UUID().uuidString)", logger: logger)
+        let consumer = try KafkaConsumer(configuration: settings.kafka.forManualAssignment, groupID: "optimizer-decider-replay-\(UUID().uuidString)", logger: logger)
         do {
             let result = try await replay(with: consumer, decider: decider, logger: logger, budget: budget, isStopping: isStopping, report: report, emit: emit)
             await consumer.close(timeout: budget.bound(.seconds(5)))
@@ -154,18 +151,15 @@ public struct Replay: Sendable {
         }
         // The same state the live service would have: decisions already on the output, this rules fingerprint.
         let store = DecisionStateStore(decider: decider, retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
-        let restorer = StateRestorer(
-            configuration: settings.kafka, outputTopic: outputTopic, fingerprint: decider.rulesFingerprint,
-            retentionMs: settings.retentionMs, timeout: settings.restoreTimeout, logger: logger, isStopping: isStopping)
-        let restored: StateRestorer.Result
+        let restorer = StateRestorer(settings: settings, outputTopic: outputTopic, logger: logger, isStopping: isStopping)
+        let decisionsRead: Int
         do {
-            restored = try await restorer.restore(work.map(\.partition), into: { store.emptyState() }, nowMs: WallClock.nowMs())
+            decisionsRead = try await restorer.restore(work.map(\.partition), into: store)
         } catch is StateRestorer.Interrupted {
             progress.interrupted = true
             return progress
         }
-        for (partition, state) in restored.states { await store.install(state, for: partition) }
-        logger.info("state restored from \(outputTopic)", metadata: ["decisions_read": "\(restored.decisionsRead)"])
+        logger.info("state restored from \(outputTopic)", metadata: ["decisions_read": "\(decisionsRead)"])
         let ledger = DeliveryLedger()
         ledger.open(work.map(\.partition))
         let outputs = OutputRecords(outputTopic: outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: writeDeadLetters)
