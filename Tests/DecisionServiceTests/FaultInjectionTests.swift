@@ -6,34 +6,82 @@ import Testing
 import WireFormat
 @testable import DecisionService
 
-/// A fault injected into the mock cluster while a steady stream flows through the service.
+/// Where the mock cluster's roles sit, so that a fault put on one broker can only meet the service: the
+/// test's producer sends to broker 1 alone (the input's leader); the service alone fetches from broker 1,
+/// produces to broker 2 (decisions and dead letters) and talks to its group coordinator on broker 3.
+enum FaultLayout {
+    static let inputLeader: Int32 = 1
+    static let outputLeader: Int32 = 2
+    static let coordinator: Int32 = 3
+    static let topics = ["executor-results": inputLeader, "optimizer-decisions": outputLeader, "executor-results.dlq": outputLeader]
+}
+
+/// A fault injected into the mock cluster while a steady stream flows through the service, and what
+/// shows that the service itself met it.
 enum Fault: String, CaseIterable, Sendable {
     case brokerDownAndUp, produceErrors, fetchErrors, offsetCommitErrors, joinGroupErrors, heartbeatErrors, coordinatorMoved, highRoundTripTime
 
-    func inject(_ cluster: MockCluster, group: String) async throws {
+    /// Request errors put on one broker's stack for one request type; only the service's requests reach
+    /// them (``FaultLayout``), so an emptied stack proves the service met every one. A nil error is a
+    /// marker: the request is answered normally, and its consumption proves the request was made.
+    var requestErrors: [(api: KafkaAPI, broker: Int32, errors: [KafkaProtocolError?])] {
+        switch self {
+        case .produceErrors:
+            [(.produce, FaultLayout.outputLeader, [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable, .notLeaderForPartition])]
+        case .fetchErrors:
+            [(.fetch, FaultLayout.inputLeader, [.notLeaderForPartition, .leaderNotAvailable, .networkException, .requestTimedOut])]
+        case .offsetCommitErrors:
+            [(.offsetCommit, FaultLayout.coordinator, [.notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress, .requestTimedOut])]
+        case .joinGroupErrors:
+            // The heartbeat's answer starts a rebalance; the rejoin then meets the JoinGroup errors.
+            [(.heartbeat, FaultLayout.coordinator, [.rebalanceInProgress]),
+             (.joinGroup, FaultLayout.coordinator, [.coordinatorLoadInProgress, .notCoordinator, .coordinatorNotAvailable])]
+        case .heartbeatErrors:
+            [(.heartbeat, FaultLayout.coordinator, [.rebalanceInProgress, .notCoordinator, .rebalanceInProgress])]
+        case .coordinatorMoved:
+            // A marker: the service's heartbeat reaching the new coordinator.
+            [(.heartbeat, FaultLayout.inputLeader, [nil])]
+        case .brokerDownAndUp, .highRoundTripTime:
+            []
+        }
+    }
+
+    /// Faults whose evidence is outputs that waited (seconds): the deliveries held up by the fault.
+    var delaysDeliveriesBeyond: Double? {
+        switch self {
+        case .brokerDownAndUp: 1.0  // the decisions' leader down for 2 s
+        case .highRoundTripTime: 0.25  // every answer 400 ms late for 2 s
+        default: nil
+        }
+    }
+
+    /// Puts the fault's request errors and markers on their brokers, and moves the coordinator.
+    func arm(_ cluster: MockCluster, group: String) throws {
+        for stack in requestErrors {
+            for error in stack.errors { try cluster.delayNextRequest(stack.api, on: stack.broker, by: .zero, error: error) }
+        }
+        if self == .coordinatorMoved { try cluster.setCoordinator(group: group, broker: FaultLayout.inputLeader) }
+    }
+
+    /// The fault's timed part, over when this returns: a broker down, or every answer late, for 2 s.
+    func play(_ cluster: MockCluster) async throws {
         switch self {
         case .brokerDownAndUp:
-            try cluster.setBrokerDown(2)
+            try cluster.setBrokerDown(FaultLayout.outputLeader)
             try await Task.sleep(for: .seconds(2))
-            try cluster.setBrokerUp(2)
-        case .produceErrors:
-            cluster.pushRequestErrors(.produce, [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable, .notLeaderForPartition])
-        case .fetchErrors:
-            cluster.pushRequestErrors(.fetch, [.notLeaderForPartition, .leaderNotAvailable, .networkException, .requestTimedOut])
-        case .offsetCommitErrors:
-            cluster.pushRequestErrors(.offsetCommit, [.notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress, .requestTimedOut])
-        case .joinGroupErrors:
-            cluster.pushRequestErrors(.heartbeat, [.rebalanceInProgress])
-            cluster.pushRequestErrors(.joinGroup, [.coordinatorLoadInProgress, .notCoordinator, .coordinatorNotAvailable])
-        case .heartbeatErrors:
-            cluster.pushRequestErrors(.heartbeat, [.rebalanceInProgress, .notCoordinator, .rebalanceInProgress])
-        case .coordinatorMoved:
-            try cluster.setCoordinator(group: group, broker: 3)
+            try cluster.setBrokerUp(FaultLayout.outputLeader)
         case .highRoundTripTime:
             for broker in Int32(1)...3 { try cluster.setRoundTripTime(broker, milliseconds: 400) }
             try await Task.sleep(for: .seconds(2))
             for broker in Int32(1)...3 { try cluster.setRoundTripTime(broker, milliseconds: 0) }
+        default:
+            break
         }
+    }
+
+    /// Request errors and markers the service has not met yet.
+    func unmet(_ cluster: MockCluster) throws -> Int {
+        try requestErrors.reduce(0) { try $0 + cluster.pendingRequestErrors($1.api, on: $1.broker) }
     }
 }
 
@@ -41,22 +89,44 @@ func reportMessage(workflow: String, run: String, successful: Int = 9) -> [UInt8
     Array(#"{"workflow_id":"\#(workflow)","run_id":"\#(run)","total_tests":10,"successful_tests":\#(successful),"failed_tests":\#(10 - successful),"success_rate":\#(Double(successful) / 10),"avg_response_time_ms":1200,"total_tokens":100,"avg_tokens_per_request":10,"total_cost":0.1,"cost_per_request":0.01}"#.utf8)
 }
 
+/// How many of the service's outputs took longer than `seconds` from their input's arrival to their
+/// confirmed delivery, read from its own `optimizer_decider_processing_seconds` histogram.
+func deliveriesSlowerThan(_ seconds: Double, in metrics: ServiceMetrics) -> Int {
+    var count: Int?
+    var withinBound: Int?
+    for line in String(decoding: metrics.render(), as: UTF8.self).split(separator: "\n") {
+        let fields = line.split(separator: " ")
+        guard fields.count == 2, let value = Double(fields[1]) else { continue }
+        if fields[0] == "optimizer_decider_processing_seconds_count" { count = Int(value) }
+        if fields[0].hasPrefix("optimizer_decider_processing_seconds_bucket{"), fields[0].contains("le=\"\(seconds)\"") { withinBound = Int(value) }
+    }
+    guard let count, let withinBound else { return 0 }
+    return count - withinBound
+}
+
 @Suite("Faults during a steady stream", .serialized, .timeLimit(.minutes(2)))
 struct FaultInjectionTests {
+    /// The stream runs before, through and after the fault: the fault is injected only once the service has
+    /// decided runs, and the stream goes on until the service has met it (its requests consumed every
+    /// injected error, or its own latency histogram shows deliveries held up by it), then 40 more runs.
+    /// `FAULT_LOG=<fault>` (e.g. `heartbeatErrors`) shows that case's service log with librdkafka's group debug.
     @Test(arguments: Fault.allCases)
     func exactlyOneDecisionPerValidRunAndEveryBadOneInTheDLQ(_ fault: Fault) async throws {
         var logger = Logger(label: "fault-\(fault.rawValue)")
-        logger.logLevel = .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["FAULT_LOG"] == fault.rawValue ? .debug : .critical
         let cluster = try MockCluster(brokers: 3, logger: logger)
-        for topic in ["executor-results", "optimizer-decisions", "executor-results.dlq"] {
+        for (topic, leader) in FaultLayout.topics {
             try cluster.createTopic(topic, partitions: 3, replicationFactor: 3)
+            for partition in Int32(0)..<3 { try cluster.setPartitionLeader(topic, partition, broker: leader) }
         }
         var settings = ServiceSettings(bootstrapServers: cluster.bootstrapServers)
         settings.groupID = "fault-\(fault.rawValue)"
+        try cluster.setCoordinator(group: settings.groupID, broker: FaultLayout.coordinator)
         for (key, value) in [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500"), ("topic.metadata.refresh.interval.ms", "1000")] {
             settings.kafka[key] = value
         }
         settings.batchSize = 50
+        if ProcessInfo.processInfo.environment["FAULT_LOG"] == fault.rawValue { settings.kafka["debug"] = "cgrp" }
         let pipeline = DecisionPipeline(settings: settings, logger: logger)
         let service = Task { try await pipeline.run() }
 
@@ -64,11 +134,8 @@ struct FaultInjectionTests {
         var valid = Set<String>()
         var bad = 0
         var sent = 0
-        let injector = Task {
-            try await Task.sleep(for: .milliseconds(800))
-            try await fault.inject(cluster, group: settings.groupID)
-        }
-        for index in 0..<240 {
+        var index = 0
+        func sendNext() async throws {
             let workflow = "wf-\(index % 6)"
             var batch: [ProducerRecord] = []
             if index % 20 == 7 {
@@ -82,10 +149,46 @@ struct FaultInjectionTests {
             }
             try await producer.send(batch)
             sent += batch.count
+            index += 1
             try await Task.sleep(for: .milliseconds(12))
         }
-        try await injector.value
-        await producer.close()
+
+        let sentBefore: Int
+        let slowBefore: Int
+        do {
+            // Before: the service is working.
+            let working = ContinuousClock.now + .seconds(30)
+            while pipeline.progress.decided == 0 || index < 60 {
+                try #require(ContinuousClock.now < working, "\(fault): the service decided nothing within 30 s")
+                try await sendNext()
+            }
+            // Through: until the service has met the fault.
+            slowBefore = fault.delaysDeliveriesBeyond.map { deliveriesSlowerThan($0, in: pipeline.metrics) } ?? 0
+            sentBefore = index
+            try fault.arm(cluster, group: settings.groupID)
+            let injector = Task { try await fault.play(cluster) }
+            let meeting = ContinuousClock.now + .seconds(30)
+            var met = false
+            while !met {
+                let unmet = try fault.unmet(cluster)
+                try #require(ContinuousClock.now < meeting, "\(fault): the service did not meet the fault within 30 s (\(unmet) injected errors left)")
+                try await sendNext()
+                met = try fault.unmet(cluster) == 0
+                if let bound = fault.delaysDeliveriesBeyond {
+                    met = met && deliveriesSlowerThan(bound, in: pipeline.metrics) > slowBefore
+                }
+            }
+            try await injector.value
+            // After: the stream goes on.
+            for _ in 0..<40 { try await sendNext() }
+            await producer.close()
+        } catch {
+            // A failed requirement: stop the service before its brokers go away with the cluster.
+            pipeline.requestStop()
+            _ = try? await service.value
+            await producer.close()
+            throw error
+        }
 
         // Everything consumed (duplicates included), then a clean stop.
         let deadline = ContinuousClock.now + .seconds(60)
@@ -95,31 +198,40 @@ struct FaultInjectionTests {
         pipeline.requestStop()
         try await service.value
 
-        let reader = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), groupID: "reader", logger: logger)
+        let reader = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers).forManualAssignment, groupID: "reader", logger: logger)
         var decisions: [String: Int] = [:]
         var deadLetters = Set<String>()
+        var unread: [TopicPartition: Int64] = [:]
+        var starts: [TopicPartitionOffset] = []
         for topic in ["optimizer-decisions", "executor-results.dlq"] {
             for partition in Int32(0)..<3 {
                 let tp = TopicPartition(topic, partition)
                 let marks = try await reader.watermarks(tp)
                 guard marks.high > marks.low else { continue }
-                try await reader.assign([TopicPartitionOffset(tp, offset: marks.low)])
-                var seen = marks.low
-                while seen < marks.high {
-                    for message in try await reader.nextBatch(timeout: .milliseconds(200)) {
-                        seen = message.offset + 1
-                        if topic == "optimizer-decisions", case let .object(object)? = try? JSONParser.parse(message.value),
-                           case let .string(workflow)? = object["workflow_id"], case let .string(run)? = object["run_id"] {
-                            decisions["\(workflow)/\(run)", default: 0] += 1
-                        } else if topic == "executor-results.dlq" {
-                            let headers = Dictionary(message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
-                            deadLetters.insert("\(headers["dlq-source-partition"] ?? "?"):\(headers["dlq-source-offset"] ?? "?")")
-                        }
-                    }
+                unread[tp] = marks.high
+                starts.append(TopicPartitionOffset(tp, offset: marks.low))
+            }
+        }
+        try await reader.assign(starts)
+        let reading = ContinuousClock.now + .seconds(30)
+        while !unread.isEmpty {
+            try #require(ContinuousClock.now < reading, "\(fault): outputs not read back within 30 s: \(unread)")
+            for message in try await reader.nextBatch(timeout: .milliseconds(200)) {
+                let tp = TopicPartition(message.topic, message.partition)
+                if let high = unread[tp], message.offset + 1 >= high { unread[tp] = nil }
+                if message.topic == "optimizer-decisions", case let .object(object)? = try? JSONParser.parse(message.value),
+                   case let .string(workflow)? = object["workflow_id"], case let .string(run)? = object["run_id"] {
+                    decisions["\(workflow)/\(run)", default: 0] += 1
+                } else if message.topic == "executor-results.dlq" {
+                    let headers = Dictionary(message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
+                    deadLetters.insert("\(headers["dlq-source-partition"] ?? "?"):\(headers["dlq-source-offset"] ?? "?")")
                 }
             }
         }
         await reader.close()
+        let evidence = fault.delaysDeliveriesBeyond.map { "\(deliveriesSlowerThan($0, in: pipeline.metrics) - slowBefore) deliveries slower than \($0) s" }
+            ?? "\(fault.requestErrors.reduce(0) { $0 + $1.errors.count }) injected answers taken by its requests"
+        print("fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(index - sentBefore) more; \(valid.count) valid runs and \(bad) bad messages in all")
         #expect(Set(decisions.keys) == valid, "\(fault): missing \(valid.subtracting(decisions.keys).sorted().prefix(5))")
         #expect(decisions.values.allSatisfy { $0 == 1 }, "\(fault): doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
         #expect(deadLetters.count == bad, "\(fault): \(deadLetters.count) of \(bad) dead letters")
