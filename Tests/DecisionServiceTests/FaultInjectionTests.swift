@@ -104,6 +104,93 @@ func deliveriesSlowerThan(_ seconds: Double, in metrics: ServiceMetrics) -> Int 
     return count - withinBound
 }
 
+/// The test's executor: runs keyed by workflow, every fifth sent twice (an executor retry), every
+/// twentieth a broken message; it remembers what a correct service must turn them into.
+final class ExecutorStream {
+    private let producer: KafkaProducer
+    private(set) var valid = Set<String>()
+    private(set) var bad = 0
+    private(set) var sent = 0
+    private(set) var index = 0
+
+    init(_ cluster: MockCluster, logger: Logger) throws {
+        producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+    }
+
+    func sendNext() async throws {
+        let workflow = "wf-\(index % 6)"
+        var batch: [ProducerRecord] = []
+        if index % 20 == 7 {
+            batch.append(ProducerRecord(topic: "executor-results", key: Array(workflow.utf8), value: Array("{\"broken\":".utf8)))
+            bad += 1
+        } else {
+            let record = ProducerRecord(topic: "executor-results", key: Array(workflow.utf8), value: reportMessage(workflow: workflow, run: "run-\(index)"))
+            batch.append(record)
+            if index % 5 == 0 { batch.append(record) }  // an executor retry
+            valid.insert("\(workflow)/run-\(index)")
+        }
+        try await producer.send(batch)
+        sent += batch.count
+        index += 1
+        try await Task.sleep(for: .milliseconds(12))
+    }
+
+    func close() async { await producer.close() }
+}
+
+/// A mock cluster of 3 brokers with the contract's topics in ``FaultLayout``, and service settings for it.
+func faultCluster(group: String, logger: Logger) throws -> (MockCluster, ServiceSettings) {
+    let cluster = try MockCluster(brokers: 3, logger: logger)
+    for (topic, leader) in FaultLayout.topics {
+        try cluster.createTopic(topic, partitions: 3, replicationFactor: 3)
+        for partition in Int32(0)..<3 { try cluster.setPartitionLeader(topic, partition, broker: leader) }
+    }
+    var settings = ServiceSettings(bootstrapServers: cluster.bootstrapServers)
+    settings.groupID = group
+    try cluster.setCoordinator(group: group, broker: FaultLayout.coordinator)
+    for (key, value) in [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500"), ("topic.metadata.refresh.interval.ms", "1000")] {
+        settings.kafka[key] = value
+    }
+    settings.batchSize = 50
+    return (cluster, settings)
+}
+
+/// Every decision (counted per run) and dead letter (by source position) on the output topics.
+func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (decisions: [String: Int], deadLetters: Set<String>) {
+    let reader = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers).forManualAssignment, groupID: "reader", logger: logger)
+    var decisions: [String: Int] = [:]
+    var deadLetters = Set<String>()
+    var unread: [TopicPartition: Int64] = [:]
+    var starts: [TopicPartitionOffset] = []
+    for topic in ["optimizer-decisions", "executor-results.dlq"] {
+        for partition in Int32(0)..<3 {
+            let tp = TopicPartition(topic, partition)
+            let marks = try await reader.watermarks(tp)
+            guard marks.high > marks.low else { continue }
+            unread[tp] = marks.high
+            starts.append(TopicPartitionOffset(tp, offset: marks.low))
+        }
+    }
+    if !starts.isEmpty { try await reader.assign(starts) }
+    let reading = ContinuousClock.now + .seconds(30)
+    while !unread.isEmpty, ContinuousClock.now < reading {
+        for message in try await reader.nextBatch(timeout: .milliseconds(200)) {
+            let tp = TopicPartition(message.topic, message.partition)
+            if let high = unread[tp], message.offset + 1 >= high { unread[tp] = nil }
+            if message.topic == "optimizer-decisions", case let .object(object)? = try? JSONParser.parse(message.value),
+               case let .string(workflow)? = object["workflow_id"], case let .string(run)? = object["run_id"] {
+                decisions["\(workflow)/\(run)", default: 0] += 1
+            } else if message.topic == "executor-results.dlq" {
+                let headers = Dictionary(message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
+                deadLetters.insert("\(headers["dlq-source-partition"] ?? "?"):\(headers["dlq-source-offset"] ?? "?")")
+            }
+        }
+    }
+    await reader.close()
+    try #require(unread.isEmpty, "outputs not read back within 30 s: \(unread)")
+    return (decisions, deadLetters)
+}
+
 @Suite("Faults during a steady stream", .serialized, .timeLimit(.minutes(2)))
 struct FaultInjectionTests {
     /// The stream runs before, through and after the fault: the fault is injected only once the service has
@@ -114,57 +201,25 @@ struct FaultInjectionTests {
     func exactlyOneDecisionPerValidRunAndEveryBadOneInTheDLQ(_ fault: Fault) async throws {
         var logger = Logger(label: "fault-\(fault.rawValue)")
         logger.logLevel = ProcessInfo.processInfo.environment["FAULT_LOG"] == fault.rawValue ? .debug : .critical
-        let cluster = try MockCluster(brokers: 3, logger: logger)
-        for (topic, leader) in FaultLayout.topics {
-            try cluster.createTopic(topic, partitions: 3, replicationFactor: 3)
-            for partition in Int32(0)..<3 { try cluster.setPartitionLeader(topic, partition, broker: leader) }
-        }
-        var settings = ServiceSettings(bootstrapServers: cluster.bootstrapServers)
-        settings.groupID = "fault-\(fault.rawValue)"
-        try cluster.setCoordinator(group: settings.groupID, broker: FaultLayout.coordinator)
-        for (key, value) in [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500"), ("topic.metadata.refresh.interval.ms", "1000")] {
-            settings.kafka[key] = value
-        }
-        settings.batchSize = 50
+        let (cluster, clusterSettings) = try faultCluster(group: "fault-\(fault.rawValue)", logger: logger)
+        var settings = clusterSettings
         if ProcessInfo.processInfo.environment["FAULT_LOG"] == fault.rawValue { settings.kafka["debug"] = "cgrp" }
         let pipeline = DecisionPipeline(settings: settings, logger: logger)
         let service = Task { try await pipeline.run() }
-
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        var valid = Set<String>()
-        var bad = 0
-        var sent = 0
-        var index = 0
-        func sendNext() async throws {
-            let workflow = "wf-\(index % 6)"
-            var batch: [ProducerRecord] = []
-            if index % 20 == 7 {
-                batch.append(ProducerRecord(topic: "executor-results", key: Array(workflow.utf8), value: Array("{\"broken\":".utf8)))
-                bad += 1
-            } else {
-                let record = ProducerRecord(topic: "executor-results", key: Array(workflow.utf8), value: reportMessage(workflow: workflow, run: "run-\(index)"))
-                batch.append(record)
-                if index % 5 == 0 { batch.append(record) }  // an executor retry
-                valid.insert("\(workflow)/run-\(index)")
-            }
-            try await producer.send(batch)
-            sent += batch.count
-            index += 1
-            try await Task.sleep(for: .milliseconds(12))
-        }
+        let stream = try ExecutorStream(cluster, logger: logger)
 
         let sentBefore: Int
         let slowBefore: Int
         do {
             // Before: the service is working.
             let working = ContinuousClock.now + .seconds(30)
-            while pipeline.progress.decided == 0 || index < 60 {
+            while pipeline.progress.decided == 0 || stream.index < 60 {
                 try #require(ContinuousClock.now < working, "\(fault): the service decided nothing within 30 s")
-                try await sendNext()
+                try await stream.sendNext()
             }
             // Through: until the service has met the fault.
             slowBefore = fault.delaysDeliveriesBeyond.map { deliveriesSlowerThan($0, in: pipeline.metrics) } ?? 0
-            sentBefore = index
+            sentBefore = stream.index
             try fault.arm(cluster, group: settings.groupID)
             let injector = Task { try await fault.play(cluster) }
             let meeting = ContinuousClock.now + .seconds(30)
@@ -172,7 +227,7 @@ struct FaultInjectionTests {
             while !met {
                 let unmet = try fault.unmet(cluster)
                 try #require(ContinuousClock.now < meeting, "\(fault): the service did not meet the fault within 30 s (\(unmet) injected errors left)")
-                try await sendNext()
+                try await stream.sendNext()
                 met = try fault.unmet(cluster) == 0
                 if let bound = fault.delaysDeliveriesBeyond {
                     met = met && deliveriesSlowerThan(bound, in: pipeline.metrics) > slowBefore
@@ -180,60 +235,77 @@ struct FaultInjectionTests {
             }
             try await injector.value
             // After: the stream goes on.
-            for _ in 0..<40 { try await sendNext() }
-            await producer.close()
+            for _ in 0..<40 { try await stream.sendNext() }
+            await stream.close()
         } catch {
             // A failed requirement: stop the service before its brokers go away with the cluster.
             pipeline.requestStop()
             _ = try? await service.value
-            await producer.close()
+            await stream.close()
             throw error
         }
 
         // Everything consumed (duplicates included), then a clean stop.
         let deadline = ContinuousClock.now + .seconds(60)
-        while pipeline.progress.consumed < sent, ContinuousClock.now < deadline {
+        while pipeline.progress.consumed < stream.sent, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
         }
         pipeline.requestStop()
         try await service.value
 
-        let reader = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers).forManualAssignment, groupID: "reader", logger: logger)
-        var decisions: [String: Int] = [:]
-        var deadLetters = Set<String>()
-        var unread: [TopicPartition: Int64] = [:]
-        var starts: [TopicPartitionOffset] = []
-        for topic in ["optimizer-decisions", "executor-results.dlq"] {
-            for partition in Int32(0)..<3 {
-                let tp = TopicPartition(topic, partition)
-                let marks = try await reader.watermarks(tp)
-                guard marks.high > marks.low else { continue }
-                unread[tp] = marks.high
-                starts.append(TopicPartitionOffset(tp, offset: marks.low))
-            }
-        }
-        try await reader.assign(starts)
-        let reading = ContinuousClock.now + .seconds(30)
-        while !unread.isEmpty {
-            try #require(ContinuousClock.now < reading, "\(fault): outputs not read back within 30 s: \(unread)")
-            for message in try await reader.nextBatch(timeout: .milliseconds(200)) {
-                let tp = TopicPartition(message.topic, message.partition)
-                if let high = unread[tp], message.offset + 1 >= high { unread[tp] = nil }
-                if message.topic == "optimizer-decisions", case let .object(object)? = try? JSONParser.parse(message.value),
-                   case let .string(workflow)? = object["workflow_id"], case let .string(run)? = object["run_id"] {
-                    decisions["\(workflow)/\(run)", default: 0] += 1
-                } else if message.topic == "executor-results.dlq" {
-                    let headers = Dictionary(message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
-                    deadLetters.insert("\(headers["dlq-source-partition"] ?? "?"):\(headers["dlq-source-offset"] ?? "?")")
-                }
-            }
-        }
-        await reader.close()
+        let (decisions, deadLetters) = try await readOutputs(cluster, logger: logger)
         let evidence = fault.delaysDeliveriesBeyond.map { "\(deliveriesSlowerThan($0, in: pipeline.metrics) - slowBefore) deliveries slower than \($0) s" }
             ?? "\(fault.requestErrors.reduce(0) { $0 + $1.errors.count }) injected answers taken by its requests"
-        print("fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(index - sentBefore) more; \(valid.count) valid runs and \(bad) bad messages in all")
-        #expect(Set(decisions.keys) == valid, "\(fault): missing \(valid.subtracting(decisions.keys).sorted().prefix(5))")
+        print("fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all")
+        #expect(Set(decisions.keys) == stream.valid, "\(fault): missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
         #expect(decisions.values.allSatisfy { $0 == 1 }, "\(fault): doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
-        #expect(deadLetters.count == bad, "\(fault): \(deadLetters.count) of \(bad) dead letters")
+        #expect(deadLetters.count == stream.bad, "\(fault): \(deadLetters.count) of \(stream.bad) dead letters")
+    }
+
+    /// A decision the brokers refuse (a produce answered with a network exception, which librdkafka 2.0.2
+    /// reports as a failed delivery instead of retrying): the service stops with the reason, the refused run's offset not
+    /// committed; a restarted service decides every run exactly once while the stream goes on.
+    @Test func anUndeliverableDecisionStopsTheServiceAndARestartDecidesEachRunOnce() async throws {
+        var logger = Logger(label: "fault-undeliverable")
+        logger.logLevel = .critical
+        let (cluster, settings) = try faultCluster(group: "fault-undeliverable", logger: logger)
+        let first = DecisionPipeline(settings: settings, logger: logger)
+        let firstRun = Task { try await first.run() }
+        let stream = try ExecutorStream(cluster, logger: logger)
+        let working = ContinuousClock.now + .seconds(30)
+        while first.progress.decided == 0 || stream.index < 60 {
+            if ContinuousClock.now > working { first.requestStop() }
+            try #require(ContinuousClock.now < working, "the service decided nothing within 30 s")
+            try await stream.sendNext()
+        }
+        try cluster.delayNextRequest(.produce, on: FaultLayout.outputLeader, by: .zero, error: .networkException)
+        let failing = ContinuousClock.now + .seconds(30)
+        while !first.readiness.snapshot.stopping, ContinuousClock.now < failing { try await stream.sendNext() }
+        if !first.readiness.snapshot.stopping { first.requestStop() }
+        let outcome = await firstRun.result
+        #expect(try cluster.pendingRequestErrors(.produce, on: FaultLayout.outputLeader) == 0, "the service's producer met the refusal")
+        guard case let .failure(error) = outcome else {
+            Issue.record("the service went on after a decision could not be delivered")
+            return
+        }
+        #expect("\(error)".contains("output could not be delivered to optimizer-decisions"), "\(error)")
+
+        let second = DecisionPipeline(settings: settings, logger: logger)
+        let secondRun = Task { try await second.run() }
+        for _ in 0..<40 { try await stream.sendNext() }
+        await stream.close()
+        var outputs = try await readOutputs(cluster, logger: logger)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while Set(outputs.decisions.keys) != stream.valid, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            outputs = try await readOutputs(cluster, logger: logger)
+        }
+        second.requestStop()
+        try await secondRun.value
+        outputs = try await readOutputs(cluster, logger: logger)
+        #expect(second.progress.duplicates > 0, "the restart re-read what the first instance had decided but not committed")
+        #expect(Set(outputs.decisions.keys) == stream.valid, "missing \(stream.valid.subtracting(outputs.decisions.keys).sorted().prefix(5))")
+        #expect(outputs.decisions.values.allSatisfy { $0 == 1 }, "doubled \(outputs.decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+        #expect(outputs.deadLetters.count == stream.bad, "\(outputs.deadLetters.count) of \(stream.bad) dead letters")
     }
 }

@@ -1,7 +1,8 @@
 """Claims of the README that had no test: a standby beyond the partition count is unready; undeliverable
 output stops the service non-zero with nothing committed; an interrupted replay prints its summary and
-exits 0; environment over defaults and flags over the environment; JSON logs; `demo` end to end; the 2^53
+exits 0; a dead letter larger than the DLQ accepts goes without its value; environment over defaults and flags over the environment; JSON logs; `demo` end to end; the 2^53
 count cap and the crash it fixed."""
+import hashlib
 import json
 import os
 import re
@@ -42,6 +43,25 @@ def test_undeliverable_output_stops_the_service_with_nothing_committed(broker, t
     assert "output could not be delivered" in service.output()
     assert not lag_is_zero(broker.bootstrap), "no input offset was committed past an undelivered output"
     assert read_all(broker.bootstrap, "optimizer-decisions") == []
+
+
+def test_a_dead_letter_larger_than_the_dlq_accepts_goes_without_its_value(broker, tmp_path):
+    # The producer accepts 20,000 bytes a message: a decision (about 2 KB) passes, the copy of a 50 KB bad
+    # message does not (the mock broker itself accepts any size, so the limit is the client's).
+    service = Service(broker.bootstrap, tmp_path, extra=["--kafka-option", "message.max.bytes=20000"])
+    big = b'{"broken": "' + b"x" * 50_000
+    send(producer(broker.bootstrap), [(b"wf", big), (b"wf", run_result("wf", "run-1"))])
+    wait_for(lambda: len(read_all(broker.bootstrap, "executor-results.dlq")) == 1, 60, service.output)
+    [letter] = read_all(broker.bootstrap, "executor-results.dlq")
+    headers = {name: value for name, value in letter.headers}
+    assert not letter.value, "sent without its value"
+    assert headers["dlq-value-omitted"] == f"{len(big)} bytes: larger than the dead-letter topic accepts".encode()
+    assert headers["dlq-value-sha256"] == hashlib.sha256(big).hexdigest().encode()
+    assert headers["dlq-reason"] == b"invalid_json" and letter.key == b"wf"
+    assert [json.loads(d.value)["run_id"] for d in read_all(broker.bootstrap, "optimizer-decisions")] == ["run-1"]
+    assert "dead letter too large for executor-results.dlq; sent without its value" in service.output()
+    wait_for(lambda: lag_is_zero(broker.bootstrap), 30, service.output)
+    assert service.terminate() == 0
 
 
 def test_an_interrupted_replay_prints_its_summary_and_exits_0(broker, tmp_path):
