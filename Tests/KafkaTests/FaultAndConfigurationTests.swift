@@ -127,13 +127,9 @@ struct ConfigurationTests {
     @Test func librdkafkaRejectionNamesTheKey() {
         var configuration = KafkaConfiguration(bootstrapServers: "127.0.0.1:1")
         configuration["no.such.property"] = "1"
-        #expect(throws: KafkaError.self) { _ = try KafkaProducer(configuration: configuration, logger: testLogger) }
-        do {
-            _ = try KafkaProducer(configuration: configuration, logger: testLogger)
-        } catch {
-            #expect(error.kind == .configuration)
-            #expect(error.message.contains("no.such.property"))
-        }
+        let rejection = #expect(throws: KafkaError.self) { _ = try KafkaProducer(configuration: configuration, logger: testLogger) }
+        #expect(rejection?.kind == .configuration)
+        #expect(rejection?.message.contains("no.such.property") == true)
         var badValue = KafkaConfiguration(bootstrapServers: "127.0.0.1:1")
         badValue["linger.ms"] = "soon"
         do {
@@ -151,23 +147,20 @@ struct ConfigurationTests {
         #expect(configuration["ssl.key.password"] == "s3cret=with=equals")
         #expect(!configuration.description.contains("hunter2"))
         #expect(configuration.description.contains("sasl.password=[redacted]"))
+        // librdkafka checks the mechanism only when SASL is in use: with it, creating the client fails.
+        configuration["security.protocol"] = "SASL_PLAINTEXT"
         configuration["sasl.mechanism"] = "NOT-A-MECHANISM"
         configuration["sasl.password"] = "hunter2"
         configuration["sasl.oauthbearer.config"] = "principal=x secret=topsecret"
         var invalid = configuration
         invalid["ssl.key.password"] = nil
-        do {
-            _ = try KafkaProducer(configuration: invalid, logger: testLogger)
-        } catch {
-            #expect(!error.message.contains("hunter2"))
-            #expect(!error.message.contains("topsecret"))
-        }
+        let rejection = #expect(throws: KafkaError.self) { _ = try KafkaProducer(configuration: invalid, logger: testLogger) }
+        #expect(rejection?.message.contains("NOT-A-MECHANISM") == true, "\(rejection.map { "\($0)" } ?? "no error")")
+        #expect(rejection?.message.contains("hunter2") == false)
+        #expect(rejection?.message.contains("topsecret") == false)
         #expect(throws: KafkaError.self) { try configuration.set(option: "no-equals-sign") }
-        do {
-            try configuration.set(option: "=value")
-        } catch {
-            #expect(error.kind == .configuration)
-        }
+        let keyless = #expect(throws: KafkaError.self) { try configuration.set(option: "=value") }
+        #expect(keyless?.kind == .configuration)
     }
 
     @Test func secretValuesAreScrubbedFromLibrdkafkaLogs() async throws {
