@@ -39,6 +39,23 @@ def non_loopback_address():
     return None if address.startswith("127.") else address
 
 
+def listeners(port):
+    """The local addresses with a socket listening on `port`, from /proc/net/tcp and tcp6."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:
+                    if len(address) == 8:
+                        found.append(socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1]))
+                    else:
+                        words = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, 32, 8))
+                        found.append(socket.inet_ntop(socket.AF_INET6, words))
+    return found
+
+
 def test_metrics_bind_loopback_by_default(broker, tmp_path):
     log = open(tmp_path / "default.log", "wb")
     process = subprocess.Popen([binary(), "run", "--bootstrap-servers", broker.bootstrap, *FAST_GROUP], stdout=log, stderr=subprocess.STDOUT)
@@ -53,8 +70,11 @@ def test_metrics_bind_loopback_by_default(broker, tmp_path):
                 time.sleep(0.2)
         else:
             raise AssertionError("no /healthz on 127.0.0.1:9464")
+        # The listening socket itself, whatever addresses this machine has: 127.0.0.1 only.
+        listening = listeners(9464)
+        assert listening == ["127.0.0.1"], f"port 9464 listens on {listening}"
         other = non_loopback_address()
-        if other:
+        if other:  # and, where the machine has another address, a connection to it is refused
             with socket.socket() as s:
                 s.settimeout(1)
                 assert s.connect_ex((other, 9464)) != 0, f"metrics reachable on {other}"
