@@ -174,15 +174,21 @@ def test_kill_minus_nine_under_load_repeated_loses_and_doubles_nothing(broker, t
     assert service.terminate() == 0
 
 
-def lag_is_zero(bootstrap):
-    """The group has committed every input offset."""
+def committed_offsets(bootstrap, group="optimizer-decider"):
+    """The group's committed offset per input partition (0 where nothing was committed), and the ends."""
     from kafka import KafkaConsumer, TopicPartition
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id="optimizer-decider", enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     parts = [TopicPartition("executor-results", p) for p in range(3)]
     ends = consumer.end_offsets(parts)
-    committed = {p: consumer.committed(p) or 0 for p in parts}
+    committed = {p.partition: consumer.committed(p) or 0 for p in parts}
     consumer.close(autocommit=False)
-    return all(committed[p] >= ends[p] for p in parts)
+    return committed, {p.partition: ends[p] for p in parts}
+
+
+def lag_is_zero(bootstrap):
+    """The group has committed every input offset."""
+    committed, ends = committed_offsets(bootstrap)
+    return all(committed[p] >= ends[p] for p in ends)
 
 
 def two_instances_deciding(bootstrap, tmp_path, count=300):
