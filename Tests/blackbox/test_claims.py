@@ -1,7 +1,7 @@
 """Claims of the README that had no test: a standby beyond the partition count is unready; undeliverable
-output stops the service non-zero with nothing committed; an interrupted replay prints its summary and
-exits 0; a dead letter larger than the DLQ accepts goes without its value; environment over defaults and flags over the environment; JSON logs; `demo` end to end; the 2^53
-count cap and the crash it fixed."""
+output stops the service non-zero with nothing committed; a dead letter larger than the DLQ accepts goes
+without its value; an interrupted replay prints its summary and exits 0; environment over defaults and
+flags over the environment; JSON logs; `demo` end to end; the 2^53 count cap and the crash it fixed."""
 import hashlib
 import json
 import os
