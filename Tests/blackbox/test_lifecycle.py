@@ -167,7 +167,10 @@ def test_a_second_signal_during_a_stop_exits_at_once(tmp_path):
     service.process.send_signal(signal.SIGTERM)
     code = service.process.wait(timeout=10)
     assert code == 128 + signal.SIGTERM, service.output()[-2000:]
-    assert time.monotonic() - started < 1.0
+    took = time.monotonic() - started
+    print(f"\nsecond signal: exit {code} in {took:.3f} s")
+    # "Exits at once" (README, Stopping): the bound leaves a wide margin over the 8 ms measured here.
+    assert took < 1.0, took
     assert "again while stopping" in service.output()
 
 
