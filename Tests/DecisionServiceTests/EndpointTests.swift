@@ -131,8 +131,12 @@ struct EndpointTests {
                 let answer = RawConnection.get("/healthz", port: port)
                 let took = started.duration(to: .now)
                 #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
-                // The promise is Kubernetes' default probe timeout of 1 s; measured here: a few ms.
-                #expect(took < .seconds(1), "probe took \(took)")
+                // Queued behind an idle or slow client, a probe would wait out the server's 5 s idle timeout.
+                // The 1 s promise (Kubernetes' default probe timeout) is checked by
+                // test_endpoints.py::test_no_client_can_block_a_probe, in a process of its own: here, in
+                // process beside the other suites on 2 cores, probes take a few ms, and one took 1.5 s of
+                // CPU starvation in a clean-clone CI run.
+                #expect(took < .seconds(4), "probe took \(took)")
             }
             #expect(RawConnection.get("/metrics", port: port).hasPrefix("HTTP/1.1 200"))
         }
@@ -166,7 +170,9 @@ struct EndpointTests {
             var byte: UInt8 = 0
             let count = recv(idle.fd, &byte, 1, 0)
             #expect(count == 0)
-            #expect(started.duration(to: .now) < .seconds(5) + .milliseconds(900))
+            // Closed at the 5 s idle timeout; the margin absorbs a starved machine (probes have waited 1.5 s
+            // beside the other suites), while a missing timeout would leave the connection open for good.
+            #expect(started.duration(to: .now) < .seconds(7))
         }
     }
 

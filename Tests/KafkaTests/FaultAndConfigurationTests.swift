@@ -231,7 +231,8 @@ struct AssignorWindowTests {
         #expect(await events.events.isEmpty, "inside the window: no assignment yet")
         let started = ContinuousClock.now
         await consumer.close(timeout: .seconds(5))
-        #expect(started.duration(to: .now) < .seconds(6))
+        // Bounded by its 5 s timeout; 2 s of margin for a starved machine (the SyncGroup answer is held 3 s).
+        #expect(started.duration(to: .now) < .seconds(7))
         #expect(await events.events.isEmpty)
     }
 }
