@@ -12,7 +12,7 @@ import time
 
 from conftest import (MockBroker, Service, binary, broker, free_port, json_lines, producer, read_all, run_cli, send,
                       wait_for)
-from test_lifecycle import SLOW_RESTORE, fill_decisions_topic
+from test_lifecycle import SLOW_RESTORE, fill_one_record_per_batch
 from test_service import committed_offsets, lag_is_zero, run_result
 
 
@@ -67,12 +67,8 @@ def test_a_dead_letter_larger_than_the_dlq_accepts_goes_without_its_value(broker
 
 def test_an_interrupted_replay_prints_its_summary_and_exits_0(broker, tmp_path):
     # Input records one per record batch, read one fetch each: a replay of 12,000 takes seconds.
-    from kafka import KafkaProducer
-    prod = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=0, batch_size=1)
-    value = b'{"workflow_id":"wf","success_rate":1,"total_tests":1,"pad":"' + b"x" * 600 + b'"}'
-    for i in range(12000):
-        prod.send("executor-results", key=b"wf", value=value, partition=i % 3)
-    prod.flush()
+    fill_one_record_per_batch(broker.bootstrap, "executor-results", b"wf",
+                              b'{"workflow_id":"wf","success_rate":1,"total_tests":1,"pad":"' + b"x" * 600 + b'"}')
     replay = subprocess.Popen([binary(), "replay", "--bootstrap-servers", broker.bootstrap, "--from", "beginning", "--dry-run",
                                "--progress-interval", "0.2", "--log-level", "warning", *SLOW_RESTORE],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -84,13 +84,19 @@ def test_sigterm_during_the_group_join_before_the_first_assignment(broker, tmp_p
     assert before_assignment >= 1, "the moment: at least one stop before the first assignment"
 
 
-def fill_decisions_topic(bootstrap, count=12000):
-    """Records on the decisions topic, one per record batch, for a restore that reads them one fetch each."""
+def fill_one_record_per_batch(bootstrap, topic, key, value, count=12000):
+    """`count` records over 3 partitions, one per record batch: with SLOW_RESTORE a reader fetches them
+    one at a time, so reading them all takes seconds (a moment a signal can land in)."""
     from kafka import KafkaProducer
     prod = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0, batch_size=1)
     for i in range(count):
-        prod.send("optimizer-decisions", key=b"k", value=b'{"schema":"other","pad":"' + b"x" * 900 + b'"}', partition=i % 3)
+        prod.send(topic, key=key, value=value, partition=i % 3)
     prod.flush()
+
+
+def fill_decisions_topic(bootstrap):
+    """Records on the decisions topic (of another schema, skipped), for a restore that takes seconds."""
+    fill_one_record_per_batch(bootstrap, "optimizer-decisions", b"k", b'{"schema":"other","pad":"' + b"x" * 900 + b'"}')
 
 
 # Fetches of one record batch each make the restore of 12,000 records take about 2 s on the mock.
