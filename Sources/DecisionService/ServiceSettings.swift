@@ -28,6 +28,9 @@ public struct ServiceSettings: Sendable {
     public var stopTimeout: Duration = .seconds(10)
     /// How long a commit (timer, revoke, stop) may wait for the coordinator outside a stop.
     public var commitTimeout: Duration = .seconds(5)
+    /// How long the stop's own commit may wait for the coordinator; past it the coordinator counts as
+    /// silent for the rest of the stop (a rebalance holds its requests), and the group leave waits no longer.
+    public var stopCommitTimeout: Duration = .seconds(2)
     /// How long a revoke waits for the partitions' outputs in flight before committing what was delivered.
     public var revokeDrainTimeout: Duration = .seconds(10)
     /// Outputs in flight at most (messages, bytes) before the loop stops fetching until deliveries catch up.

@@ -36,6 +36,9 @@ public final class KafkaConsumer: Sendable {
     private let opaque: UnsafeMutableRawPointer.Sendable
     private let state: ConsumerState
     private let closed = LockedFlag()
+    /// Set once `close` has returned: later calls fail at once instead of queueing behind a client that
+    /// may still be freeing itself in the background.
+    private let released = LockedFlag()
     public let logger: Logger
 
     /// Creates a consumer. `groupID` is required for subscription and commits; a consumer that only
@@ -327,11 +330,14 @@ public final class KafkaConsumer: Sendable {
     // MARK: Closing
 
     /// Leaves the group cleanly (the rebalance hook sees the revocation and can commit), then frees the
-    /// client. Bounded by `timeout`, after which the client is freed regardless. Safe to call more than once.
+    /// client. Bounded by `timeout`: a close that cannot finish by then (librdkafka waits for the answers
+    /// to its outstanding commits and LeaveGroup, and sends nothing to the coordinator while a JoinGroup
+    /// is pending there) returns anyway, and the client is freed in the background once librdkafka lets
+    /// go; the coordinator then drops the member after its session timeout. Safe to call more than once.
     public func close(timeout: Duration = .seconds(30)) async {
         guard !closed.isSet else { return }
         closed.set()
-        let handle = handle, state = state, opaque = opaque, logger = logger, thread = thread
+        let handle = handle, state = state, opaque = opaque, logger = logger, thread = thread, released = released
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             thread.submit {
                 // The queue-based close keeps serving this thread's jobs (a revoke hook may commit) and
@@ -342,17 +348,26 @@ public final class KafkaConsumer: Sendable {
                     logger.warning("\(KafkaError(consuming: error, "consumer close"))")
                 }
                 let deadline = ContinuousClock.now + timeout
+                var finished = true
                 while rd_kafka_consumer_closed(rk) == 0 {
                     thread.runPendingJobs()
                     guard ContinuousClock.now < deadline else {
-                        logger.warning("consumer close did not finish within \(timeout); freeing the client anyway")
+                        finished = false
                         break
                     }
                     if let message = rd_kafka_consumer_poll(rk, 50) { rd_kafka_message_destroy(message) }
                 }
                 rd_kafka_queue_destroy(queue)
-                Self.destroy(handle: handle, state: state, opaque: opaque)
-                continuation.resume()
+                released.set()
+                if finished {
+                    Self.destroy(handle: handle, state: state, opaque: opaque)
+                    continuation.resume()
+                } else {
+                    logger.warning("consumer close did not finish within \(timeout) (requests to the group coordinator unanswered); the client is freed in the background and the coordinator drops the member after its session timeout")
+                    // Freeing blocks until librdkafka's outstanding requests end: not the caller's wait.
+                    continuation.resume()
+                    Self.destroy(handle: handle, state: state, opaque: opaque)
+                }
             }
         }
         thread.stop()
@@ -376,6 +391,7 @@ public final class KafkaConsumer: Sendable {
     /// Runs `body` on the consumer thread. Calls made while closing still run (a revoke hook may commit);
     /// calls after the client is freed fail.
     private func onThread<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+        guard !released.isSet else { throw KafkaError(.failed, "the consumer is closed") }
         let handle = handle, state = state
         return try await thread.perform {
             guard !state.destroyed else { throw KafkaError(.failed, "the consumer is closed") }

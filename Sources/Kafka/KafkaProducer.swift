@@ -89,8 +89,9 @@ public final class KafkaProducer: Sendable {
                 token.release()
                 let code = rd_kafka_error_code(error)
                 if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                    // Wait for deliveries to make room; a cancelled task stops waiting (and throws).
                     rd_kafka_error_destroy(error)
-                    try? await Task.sleep(for: .milliseconds(2))
+                    try await Task.sleep(for: .milliseconds(2))
                     continue
                 }
                 onDelivery(index, .failure(KafkaError(consuming: error, "produce to \(record.topic)")))

@@ -91,11 +91,13 @@ final class KafkaThread: @unchecked Sendable {
     }
 }
 
-/// A flag set from one thread and read from another.
-final class LockedFlag: Sendable {
+/// A flag set once from one thread and read from any other.
+public final class LockedFlag: Sendable {
     private let value = Atomic<Bool>(false)
 
-    var isSet: Bool { value.load(ordering: .acquiring) }
+    public init() {}
 
-    func set() { value.store(true, ordering: .releasing) }
+    public var isSet: Bool { value.load(ordering: .acquiring) }
+
+    public func set() { value.store(true, ordering: .releasing) }
 }

@@ -99,12 +99,13 @@ def free_port():
 class Service:
     """`optimizer-decider run` as a child process, its log in a file."""
 
-    def __init__(self, bootstrap, tmp_path, name="svc", extra=(), wait_ready=True):
+    def __init__(self, bootstrap, tmp_path, name="svc", extra=(), wait_ready=True, group=FAST_GROUP):
+        """`group`: the group timing options (FAST_GROUP by default; `()` runs with the service's defaults)."""
         self.port = free_port()
         self.log_path = tmp_path / f"{name}-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "wb")
         args = [binary(), "run", "--bootstrap-servers", bootstrap, "--metrics-address", f"127.0.0.1:{self.port}",
-                *FAST_GROUP, *extra]
+                *group, *extra]
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         if wait_ready:
             self.wait_ready()

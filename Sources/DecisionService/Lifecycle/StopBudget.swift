@@ -51,10 +51,11 @@ public final class StopBudget: Sendable {
     /// The deadline of the whole stop, once it has begun.
     public var deadline: ContinuousClock.Instant? { state.withLock { $0.started.map { $0 + budget } } }
 
-    /// `limit`, or less when the stop has begun and less than that remains of its budget (never negative).
-    public func bound(_ limit: Duration) -> Duration {
+    /// `limit`, or less when the stop has begun and less than that remains of its budget, less `reserve`
+    /// kept for the steps after this one (never negative).
+    public func bound(_ limit: Duration, keeping reserve: Duration = .zero) -> Duration {
         guard let deadline else { return limit }
-        return max(.zero, min(limit, ContinuousClock.now.duration(to: deadline)))
+        return max(.zero, min(limit, ContinuousClock.now.duration(to: deadline) - reserve))
     }
 
     /// What remains of the budget, less `reserve` kept for the steps after this one.

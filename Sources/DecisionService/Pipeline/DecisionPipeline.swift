@@ -18,19 +18,20 @@ import WireFormat
 public final class DecisionPipeline: Service, Sendable {
     public let settings: ServiceSettings
     public let metrics: ServiceMetrics
-    public let readiness = Readiness()
+    public let readiness: Readiness
+    /// The one stopping state: a stop has begun once the budget has (a signal, graceful shutdown, a
+    /// failure); the loop, the rebalance hook, readiness and the restore all read it here.
     public let budget: StopBudget
     /// Totals since start, for callers in the same process (`demo`, tests).
     public let progress = PipelineProgress()
     private let logger: Logger
     private let store: DecisionStateStore
     private let ledger = DeliveryLedger()
-    private let stopState = Mutex<StopState>(StopState())
-
-    private struct StopState {
-        var requested = false
-        var failure: String?
-    }
+    /// Why the service stopped when it could not go on; `nil` for a requested stop.
+    private let failure = Mutex<String?>(nil)
+    /// Set when the stop's commit found the group coordinator silent (a JoinGroup pending there holds
+    /// every later request): the revoke and the group leave of the same stop then spend no budget on it.
+    private let coordinatorSilent = LockedFlag()
 
     public init(settings: ServiceSettings, metrics: ServiceMetrics = ServiceMetrics(), budget: StopBudget? = nil, logger: Logger) {
         self.settings = settings
@@ -39,6 +40,7 @@ public final class DecisionPipeline: Service, Sendable {
         self.budget = budget ?? StopBudget(budget: settings.stopTimeout) { unfinished in
             logger.critical("stop budget of \(settings.stopTimeout) exceeded; unfinished: \(unfinished.joined(separator: ", "))")
         }
+        readiness = Readiness(stop: self.budget)
         let decider = Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes)
         store = DecisionStateStore(decider: decider, retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
     }
@@ -46,21 +48,15 @@ public final class DecisionPipeline: Service, Sendable {
     /// Asks the loop to stop (what graceful shutdown does); the stop budget starts now.
     public func requestStop() {
         budget.begin()
-        readiness.stopping()
-        stopState.withLock { $0.requested = true }
     }
 
     /// Stops the service because it cannot go on; `run` then throws with this reason.
     func fail(_ reason: String) {
+        failure.withLock { if $0 == nil { $0 = reason } }
         budget.begin()
-        readiness.stopping()
-        stopState.withLock {
-            $0.requested = true
-            if $0.failure == nil { $0.failure = reason }
-        }
     }
 
-    private var stopRequested: Bool { stopState.withLock { $0.requested } }
+    private var stopRequested: Bool { budget.isStarted }
 
     /// Runs until graceful shutdown (or ``requestStop()``), then stops within the budget. Throws, with a
     /// one-line reason, when the service cannot start or cannot go on.
@@ -76,36 +72,44 @@ public final class DecisionPipeline: Service, Sendable {
         var consumerConfiguration = settings.kafka
         if let instance = settings.groupInstanceID { consumerConfiguration.groupInstanceID = instance }
         if consumerConfiguration.autoCommitInterval == nil { consumerConfiguration.autoCommitInterval = .seconds(1) }
+        // The producer first: the rebalance hook's drain re-sends queued retries through the publisher.
+        let producer = try KafkaProducer(configuration: settings.producerConfiguration, logger: logger)
+        let publisher = Publisher(
+            producer: producer, ledger: ledger,
+            outputs: OutputRecords(outputTopic: settings.outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: true),
+            metrics: metrics, logger: logger)
         let reference = ConsumerReference()
         let handler = RebalanceHandler(
-            settings: settings, store: store, ledger: ledger, readiness: readiness, metrics: metrics, budget: budget,
-            logger: logger, consumer: reference, fail: { [self] in fail($0) })
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration, groupID: settings.groupID,
-            rebalanceHook: { await handler.handle($0) }, rebalanceHookTimeout: settings.restoreTimeout + .seconds(30), logger: logger)
+            settings: settings, store: store, publisher: publisher, readiness: readiness, metrics: metrics, budget: budget,
+            logger: logger, consumer: reference, coordinatorSilent: coordinatorSilent, fail: { [self] in fail($0) })
+        let consumer: KafkaConsumer
+        do {
+            consumer = try KafkaConsumer(
+                configuration: consumerConfiguration, groupID: settings.groupID,
+                rebalanceHook: { await handler.handle($0) }, rebalanceHookTimeout: settings.restoreTimeout + .seconds(30), logger: logger)
+        } catch {
+            await producer.close(timeout: .seconds(1))
+            throw error
+        }
         reference.consumer = consumer
-        let producer: KafkaProducer
         do {
             let check = TopicCheck(settings: settings, outputTopic: settings.outputTopic, requireDLQ: true)
             guard try await check.inputPartitions(consumer, isStopping: { [self] in stopRequested }) != nil else {
                 logger.info("stopped before the brokers answered")
-                await consumer.close(timeout: budget.remaining())
+                await consumer.close(timeout: budget.remaining(keeping: .seconds(1)))
+                await producer.close(timeout: budget.bound(.seconds(1)))
                 budget.finish()
                 return
             }
-            producer = try KafkaProducer(configuration: settings.producerConfiguration, logger: logger)
         } catch {
             await consumer.close(timeout: .seconds(5))
+            await producer.close(timeout: .seconds(1))
             throw error
         }
         logger.info("starting", metadata: [
             "input": "\(settings.inputTopic)", "output": "\(settings.outputTopic)", "dlq": "\(settings.dlqTopic)",
             "group": "\(settings.groupID)", "rules_fingerprint": "\(store.decider.rulesFingerprint)",
         ])
-        let publisher = Publisher(
-            producer: producer, ledger: ledger,
-            outputs: OutputRecords(outputTopic: settings.outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: true),
-            metrics: metrics, logger: logger)
         do {
             try await consumer.subscribe(topics: [settings.inputTopic])
             try await consume(consumer, publisher)
@@ -113,8 +117,8 @@ public final class DecisionPipeline: Service, Sendable {
             fail("\(error)")
         }
         if let reason = ledger.failure { fail(reason) }
-        await stop(consumer, producer)
-        if let reason = stopState.withLock({ $0.failure }) { throw ServiceError(reason) }
+        await stop(consumer, publisher)
+        if let reason = failure.withLock({ $0 }) { throw ServiceError(reason) }
         logger.info("stopped cleanly")
     }
 
@@ -123,16 +127,18 @@ public final class DecisionPipeline: Service, Sendable {
     private func consume(_ consumer: KafkaConsumer, _ publisher: Publisher) async throws {
         var gauges = GaugeSchedule()
         while !stopRequested {
+            let version = ledger.version
             if let reason = ledger.failure { throw ServiceError(reason) }
             try await storeDelivered(consumer)
             try await publisher.publishRetries()
             metrics.inFlight.record(ledger.inFlight.messages)
-            if ledger.isFull(settings) {
-                // Backpressure: fetch nothing more until deliveries catch up.
-                try? await Task.sleep(for: .milliseconds(1))
+            let room = ledger.room(settings)
+            guard room > 0 else {
+                // Backpressure: fetch nothing more until a delivery makes room (woken by the ledger).
+                await ledger.waitForChange(since: version, timeout: .milliseconds(100))
                 continue
             }
-            let batch = try await consumer.nextBatch(maxMessages: settings.batchSize, timeout: .milliseconds(100))
+            let batch = try await consumer.nextBatch(maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
             guard !batch.isEmpty else { continue }
             try await handle(batch, publisher: publisher)
             if gauges.due() { try await updateGauges(consumer, batch: batch) }
@@ -204,29 +210,35 @@ public final class DecisionPipeline: Service, Sendable {
 
     // MARK: Stopping
 
-    /// The stop, each step bounded by what is left of the budget: outputs in flight, the commit of what
-    /// was delivered, leaving the group (whose revoke commits once more), the producer.
-    private func stop(_ consumer: KafkaConsumer, _ producer: KafkaProducer) async {
+    /// The stop, each step bounded by what is left of the budget: outputs in flight (re-sending queued
+    /// retries), the commit of what was delivered, leaving the group (whose revoke commits once more), the
+    /// producer. A commit the coordinator does not answer (a rebalance holds it) is not waited for again:
+    /// what it would have committed is left to the next owner's deduplication.
+    private func stop(_ consumer: KafkaConsumer, _ publisher: Publisher) async {
         budget.begin()
         logger.info("stopping: waiting for outputs in flight, committing, leaving the group", metadata: ["budget": "\(settings.stopTimeout)"])
         await budget.step("waiting for outputs in flight") {
-            if !(await ledger.drain(timeout: budget.remaining(keeping: .seconds(3)))), ledger.failure == nil {
+            if !(await publisher.drain(timeout: budget.remaining(keeping: .seconds(4)))), ledger.failure == nil {
                 logger.warning("\(ledger.pendingOutputs()) outputs still unconfirmed; their inputs are not committed and will be decided again and deduplicated")
             }
         }
         await budget.step("committing delivered offsets") {
             do {
                 try await storeDelivered(consumer)
-                try await consumer.commit(timeout: budget.bound(.seconds(2)))
+                try await consumer.commit(timeout: budget.bound(settings.stopCommitTimeout))
             } catch {
+                if (error as? KafkaError)?.kind == .timedOut { coordinatorSilent.set() }
                 logger.warning("commit on stop did not complete; the next owner re-reads from the last commit and deduplicates: \(error)")
             }
         }
         await budget.step("leaving the group") {
-            await consumer.close(timeout: budget.remaining(keeping: .seconds(1)))
+            // A silent coordinator will not answer the LeaveGroup either: a short wait, then the client
+            // is freed and the coordinator drops the member after its session timeout.
+            let limit = coordinatorSilent.isSet ? settings.stopCommitTimeout : settings.stopTimeout
+            await consumer.close(timeout: min(limit, budget.remaining(keeping: .seconds(1))))
         }
         await budget.step("closing the producer") {
-            await producer.close(timeout: budget.bound(.seconds(1)))
+            await publisher.producer.close(timeout: budget.bound(.seconds(1)))
         }
         budget.finish()
     }

@@ -1,3 +1,4 @@
+import Dispatch
 import Kafka
 import Synchronization
 
@@ -43,6 +44,17 @@ final class DeliveryLedger: Sendable {
         var inFlightBytes = 0
         var failure: String?
         var retries: [(Ticket, ProducerRecord)] = []
+        /// Bumped by every change a waiter may wait for: a resolution, a retry queued, a failure, a close.
+        var version = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
+
+        /// Records a change and hands back the waiters to wake (outside the lock).
+        mutating func changed() -> [CheckedContinuation<Void, Never>] {
+            version += 1
+            defer { waiters.removeAll() }
+            return Array(waiters.values)
+        }
     }
 
     private let state = Mutex(State())
@@ -59,9 +71,11 @@ final class DeliveryLedger: Sendable {
 
     /// Stops tracking revoked partitions: reports of their outputs still in flight are ignored from now on.
     func close(_ partitions: [Int32]) {
-        state.withLock { state in
+        let woken = state.withLock { state in
             for partition in partitions { state.tracks[partition] = nil }
+            return state.changed()
         }
+        woken.forEach { $0.resume() }
     }
 
     /// Registers a consumed message and the outputs it is about to produce (`bytes` in all); `nil` when
@@ -83,29 +97,33 @@ final class DeliveryLedger: Sendable {
     /// Resolves one output of `ticket`: confirmed, or failed. Returns how long each message that became
     /// complete took from its arrival, for the processing-time histogram.
     func resolve(_ ticket: Ticket, bytes: Int, failure: String? = nil) -> [Duration] {
-        state.withLock { state -> [Duration] in
+        let (completed, woken) = state.withLock { state -> ([Duration], [CheckedContinuation<Void, Never>]) in
             state.inFlightMessages -= 1
             state.inFlightBytes -= bytes
-            guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else { return [] }
+            guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else { return ([], state.changed()) }
             if let failure {
                 if state.failure == nil { state.failure = failure }
-                return []
+                return ([], state.changed())
             }
             state.tracks[ticket.partition] = nil
             track.entries[ticket.position - track.dropped].pending -= 1
             let completed = Self.advance(&track)
             state.tracks[ticket.partition] = track
-            return completed
+            return (completed, state.changed())
         }
+        woken.forEach { $0.resume() }
+        return completed
     }
 
     /// An output to send again in place of one that failed (a dead letter too large for its topic); it
     /// stays in flight for its message until the new attempt resolves.
     func retry(_ ticket: Ticket, with record: ProducerRecord, replacingBytes: Int) {
-        state.withLock { state in
+        let woken = state.withLock { state in
             state.inFlightBytes += record.value.count + (record.key?.count ?? 0) - replacingBytes
             state.retries.append((ticket, record))
+            return state.changed()
         }
+        woken.forEach { $0.resume() }
     }
 
     func takeRetries() -> [(Ticket, ProducerRecord)] {
@@ -134,12 +152,6 @@ final class DeliveryLedger: Sendable {
 
     var inFlight: (messages: Int, bytes: Int) { state.withLock { ($0.inFlightMessages, $0.inFlightBytes) } }
 
-    /// Whether what is in flight reached the bound: the loop then fetches nothing until deliveries catch up.
-    func isFull(_ settings: ServiceSettings) -> Bool {
-        let (messages, bytes) = inFlight
-        return messages >= settings.maximumInFlightMessages || bytes >= settings.maximumInFlightBytes
-    }
-
     /// Outputs not yet confirmed for `partitions` (every tracked partition when `nil`), counting retries.
     func pendingOutputs(_ partitions: [Int32]? = nil) -> Int {
         state.withLock { state in
@@ -148,16 +160,61 @@ final class DeliveryLedger: Sendable {
         }
     }
 
-    /// Waits until `partitions` have nothing in flight, a delivery failed, or `timeout` passes; returns
-    /// whether everything was confirmed. Polls: drains happen only on revoke and stop, and a poll every
-    /// few milliseconds costs nothing there.
-    func drain(_ partitions: [Int32]? = nil, timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while pendingOutputs(partitions) > 0 && failure == nil {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(5))
+    /// How many more input messages may be fetched before the in-flight bound is reached: each message
+    /// produces at most one output, so a batch of this size never takes the count above the bound (the
+    /// bytes may pass theirs by one batch). Zero means backpressure: fetch nothing until deliveries catch up.
+    func room(_ settings: ServiceSettings) -> Int {
+        let (messages, bytes) = inFlight
+        guard bytes < settings.maximumInFlightBytes else { return 0 }
+        return max(0, settings.maximumInFlightMessages - messages)
+    }
+
+    /// A number that changes whenever a waiter of ``waitForChange(since:timeout:)`` should look again.
+    var version: Int { state.withLock { $0.version } }
+
+    /// Waits until the ledger changes after `version` (a delivery resolved or failed, a retry queued, a
+    /// partition closed), `timeout` passes, or the task is cancelled, whichever comes first. Woken by the
+    /// change itself: no polling.
+    func waitForChange(since version: Int, timeout: Duration) async {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
         }
-        return pendingOutputs(partitions) == 0
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let waiting = state.withLock { state -> Bool in
+                    guard state.version == version, !Task.isCancelled, timeout > .zero else { return false }
+                    state.waiters[id] = continuation
+                    return true
+                }
+                guard waiting else { return continuation.resume() }
+                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: timeout.inNanoseconds))) { [self] in
+                    wake(id)
+                }
+            }
+        } onCancel: {
+            wake(id)
+        }
+    }
+
+    private func wake(_ id: Int) {
+        state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+    }
+
+    /// Waits until `partitions` (every tracked one when `nil`) have nothing in flight, a delivery failed,
+    /// `timeout` passes or the task is cancelled; returns whether everything was confirmed. `resend` runs
+    /// before every wait, so retries queued meanwhile (a dead letter sent again without its value) are
+    /// sent instead of being waited for in vain.
+    func drain(_ partitions: [Int32]? = nil, timeout: Duration, resend: () async -> Void = {}) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let version = version
+            await resend()
+            guard pendingOutputs(partitions) > 0 else { return true }
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard failure == nil, left > .zero, !Task.isCancelled else { return false }
+            await waitForChange(since: version, timeout: left)
+        }
     }
 
     /// Moves the head over complete entries, marks the next offset storable, and compacts.

@@ -42,6 +42,19 @@ struct Publisher: Sendable {
         guard !retries.isEmpty else { return }
         try await publish(retries.map(\.1), tickets: retries.map(\.0))
     }
+
+    /// Waits until the outputs of `partitions` (every tracked one when `nil`) are confirmed, re-sending
+    /// retries queued meanwhile; false when `timeout` passed, a delivery failed or the task was cancelled.
+    /// Every drain (stop, revoke, the end of a replay) goes through here.
+    func drain(_ partitions: [Int32]? = nil, timeout: Duration) async -> Bool {
+        await ledger.drain(partitions, timeout: timeout) {
+            do {
+                try await publishRetries()
+            } catch {
+                logger.warning("retry of a refused output could not be sent: \(error)")
+            }
+        }
+    }
 }
 
 /// A batch's outputs, each with the ledger ticket of the input message that produced it.

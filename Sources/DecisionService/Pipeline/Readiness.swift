@@ -5,12 +5,13 @@ public final class Readiness: Sendable {
     private struct State {
         var assigned = Set<Int32>()
         var restored = Set<Int32>()
-        var stopping = false
     }
 
     private let state = Mutex(State())
+    /// A stopping instance takes no more traffic: it reports not ready from the moment its stop begins.
+    private let stop: StopBudget
 
-    public init() {}
+    public init(stop: StopBudget) { self.stop = stop }
 
     func assigning(_ partitions: [Int32]) { state.withLock { $0.assigned.formUnion(partitions) } }
     func restored(_ partitions: [Int32]) { state.withLock { $0.restored.formUnion(partitions) } }
@@ -20,9 +21,6 @@ public final class Readiness: Sendable {
             $0.restored.subtract(partitions)
         }
     }
-
-    /// A stopping instance takes no more traffic: it reports not ready.
-    func stopping() { state.withLock { $0.stopping = true } }
 
     public struct Snapshot: Sendable, Equatable {
         public var ready: Bool
@@ -39,10 +37,11 @@ public final class Readiness: Sendable {
     }
 
     public var snapshot: Snapshot {
-        state.withLock { s in
+        let stopping = stop.isStarted
+        return state.withLock { s in
             Snapshot(
-                ready: !s.stopping && !s.assigned.isEmpty && s.assigned.isSubset(of: s.restored),
-                assigned: s.assigned.sorted(), restoring: s.assigned.subtracting(s.restored).sorted(), stopping: s.stopping)
+                ready: !stopping && !s.assigned.isEmpty && s.assigned.isSubset(of: s.restored),
+                assigned: s.assigned.sorted(), restoring: s.assigned.subtracting(s.restored).sorted(), stopping: stopping)
         }
     }
 }

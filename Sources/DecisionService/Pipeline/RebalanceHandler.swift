@@ -10,12 +10,14 @@ import Synchronization
 struct RebalanceHandler: Sendable {
     let settings: ServiceSettings
     let store: DecisionStateStore
-    let ledger: DeliveryLedger
+    let publisher: Publisher
     let readiness: Readiness
     let metrics: ServiceMetrics
     let budget: StopBudget
     let logger: Logger
     let consumer: ConsumerReference
+    /// Set by a stop whose commit the coordinator did not answer: a revoke in the same stop skips its own.
+    let coordinatorSilent: LockedFlag
     /// Called when the service cannot go on (a restore failed): the pipeline stops with this reason.
     let fail: @Sendable (String) -> Void
 
@@ -28,6 +30,8 @@ struct RebalanceHandler: Sendable {
         case .lost: await revoked(partitions, committing: false)
         }
     }
+
+    private var ledger: DeliveryLedger { publisher.ledger }
 
     private func assigned(_ partitions: [Int32]) async {
         readiness.assigning(partitions)
@@ -57,14 +61,18 @@ struct RebalanceHandler: Sendable {
 
     private func revoked(_ partitions: [Int32], committing: Bool) async {
         if committing, let consumer = consumer.consumer {
-            let drained = await ledger.drain(partitions, timeout: budget.bound(settings.revokeDrainTimeout))
+            let drained = await publisher.drain(partitions, timeout: budget.bound(settings.revokeDrainTimeout, keeping: .seconds(2)))
             if !drained {
                 logger.warning("outputs of partitions \(partitions.sorted()) still in flight at revocation; the next owner re-reads them and deduplicates")
             }
             let positions = ledger.takeStorable(partitions)
             do {
                 try await consumer.storeOffsets(positions.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value) })
-                try await consumer.commit(timeout: budget.bound(settings.commitTimeout))
+                if coordinatorSilent.isSet {
+                    logger.warning("commit on revoke skipped: the group coordinator did not answer the stop's commit; the next owner re-reads from the last commit and deduplicates")
+                } else {
+                    try await consumer.commit(timeout: budget.bound(settings.commitTimeout, keeping: .seconds(1)))
+                }
             } catch {
                 // Nothing is lost: offsets are stored only after delivery, and the next owner deduplicates
                 // from the decisions topic what it reads again.

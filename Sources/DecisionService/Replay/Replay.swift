@@ -172,13 +172,15 @@ public struct Replay: Sendable {
         report(progress)
         do {
             while !remaining.isEmpty && !isStopping() {
+                let version = ledger.version
                 if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
                 try await publisher?.publishRetries()
-                if ledger.isFull(settings) {
-                    try? await Task.sleep(for: .milliseconds(1))
+                let room = ledger.room(settings)
+                guard room > 0 else {
+                    await ledger.waitForChange(since: version, timeout: .milliseconds(100))
                     continue
                 }
-                let batch = try await consumer.nextBatch(maxMessages: settings.batchSize, timeout: .milliseconds(100))
+                let batch = try await consumer.nextBatch(maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
                 let arrived = ContinuousClock.now
                 var inRange: [KafkaMessage] = []
                 for message in batch {
@@ -217,12 +219,7 @@ public struct Replay: Sendable {
             progress.interrupted = !remaining.isEmpty
             // A finished replay waits for every output; an interrupted one as long as the stop budget allows.
             let wait = progress.interrupted ? budget.remaining(keeping: .seconds(2)) : settings.restoreTimeout
-            let deadline = ContinuousClock.now + wait
-            while !(await ledger.drain(timeout: .milliseconds(200))) {
-                try await publisher?.publishRetries()
-                if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
-                guard ContinuousClock.now < deadline else { break }
-            }
+            _ = await publisher?.drain(timeout: wait)
             if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
             if ledger.pendingOutputs() > 0 {
                 throw ServiceError("replay output still unconfirmed after \(wait): \(ledger.pendingOutputs()) records may not have been written")

@@ -10,7 +10,6 @@ public final class ReplayService: Service, Sendable {
     private let logger: Logger
     private let report: @Sendable (ReplayProgress) -> Void
     private let emit: @Sendable ([UInt8]) -> Void
-    private let stopping = Mutex(false)
     private let outcome = Mutex<ReplayProgress?>(nil)
 
     public init(
@@ -27,14 +26,12 @@ public final class ReplayService: Service, Sendable {
     /// The progress when the replay ended (finished or interrupted); `nil` while it runs or if it failed.
     public var result: ReplayProgress? { outcome.withLock { $0 } }
 
-    private var isStopping: Bool { stopping.withLock { $0 } }
-
     public func run() async throws {
         let progress = try await withGracefulShutdownHandler {
-            try await replay.run(logger: logger, budget: budget, isStopping: { [self] in isStopping }, report: report, emit: emit)
-        } onGracefulShutdown: { [self] in
+            // The budget is the one stopping state: a signal or graceful shutdown begins it, the replay reads it.
+            try await replay.run(logger: logger, budget: budget, isStopping: { [budget] in budget.isStarted }, report: report, emit: emit)
+        } onGracefulShutdown: { [budget] in
             budget.begin()
-            stopping.withLock { $0 = true }
         }
         outcome.withLock { $0 = progress }
     }
