@@ -8,10 +8,11 @@ import Testing
 final class RawConnection {
     let fd: Int32
 
-    init?(host: String, port: Int) {
+    /// `receiveTimeout`: how long a read waits before giving up (seconds).
+    init?(host: String, port: Int, receiveTimeout: Int = 5) {
         let isIPv6 = host.contains(":")
         fd = socket(isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: receiveTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected: Int32
         if isIPv6 {
@@ -70,7 +71,7 @@ final class RawConnection {
 
 /// Starts an endpoint server on a free port and stops it after `body`.
 func withEndpointServer(
-    host: String = "127.0.0.1", metrics: ServiceMetrics = ServiceMetrics(), readiness: Readiness = Readiness(),
+    host: String = "127.0.0.1", metrics: ServiceMetrics = ServiceMetrics(), readiness: Readiness = Readiness(stop: StopBudget(budget: .seconds(10)) { _ in }),
     _ body: (Int) async throws -> Void
 ) async throws {
     let bound = Mutex<Int?>(nil)
@@ -90,7 +91,8 @@ func withEndpointServer(
 @Suite("Endpoints on Hummingbird", .serialized)
 struct EndpointTests {
     @Test func answersGetAndHeadOnTheThreePathsOnly() async throws {
-        let readiness = Readiness()
+        let stop = StopBudget(budget: .seconds(10)) { _ in }
+        let readiness = Readiness(stop: stop)
         try await withEndpointServer(readiness: readiness) { port in
             let health = RawConnection.get("/healthz", port: port)
             #expect(health.hasPrefix("HTTP/1.1 200 OK\r\n") && health.hasSuffix("\r\n\r\nok\n"))
@@ -103,8 +105,9 @@ struct EndpointTests {
             #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: restoring partitions [2]\n"))
             readiness.restored([2])
             #expect(RawConnection.get("/readyz", port: port).hasSuffix("ready: partitions [0, 2]\n"))
-            readiness.stopping()
+            stop.begin()
             #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: stopping\n"))
+            stop.finish()
             #expect(RawConnection.get("/nope", port: port).hasPrefix("HTTP/1.1 404"))
             let post = RawConnection.get("/healthz", port: port, method: "POST")
             #expect(post.hasPrefix("HTTP/1.1 405"))
@@ -162,17 +165,42 @@ struct EndpointTests {
         }
     }
 
-    @Test func idleConnectionsAreClosed() async throws {
+    /// Seconds until the server closes `connection`: `recv` returns 0. The client's own read timeout (20 s)
+    /// is far past the server's, so the two cannot race; `nil` when the read timed out instead.
+    func secondsUntilClosed(_ connection: RawConnection) -> Double? {
+        let started = ContinuousClock.now
+        var byte: UInt8 = 0
+        while true {
+            let count = recv(connection.fd, &byte, 1, 0)
+            if count == 0 { return started.duration(to: .now).inSeconds }
+            if count < 0 { return nil }
+        }
+    }
+
+    @Test func idleConnectionsAreClosedAfterTheIdleTimeout() async throws {
         try await withEndpointServer { port in
-            let idle = try #require(RawConnection(host: "127.0.0.1", port: port))
-            let started = ContinuousClock.now
-            // recv returns 0 (closed by the server) after the idle timeout, before the client's own 5 s.
-            var byte: UInt8 = 0
-            let count = recv(idle.fd, &byte, 1, 0)
-            #expect(count == 0)
-            // Closed at the 5 s idle timeout; the margin absorbs a starved machine (probes have waited 1.5 s
-            // beside the other suites), while a missing timeout would leave the connection open for good.
-            #expect(started.duration(to: .now) < .seconds(7))
+            let idle = try #require(RawConnection(host: "127.0.0.1", port: port, receiveTimeout: 20))
+            let seconds = try #require(secondsUntilClosed(idle), "the server never closed the idle connection")
+            // The 5 s idle timeout; up to 2 s late on a starved 2-core machine beside the other suites.
+            #expect(seconds >= 4.9 && seconds < 7, "closed after \(seconds) s")
+        }
+    }
+
+    @Test func slowDripClientsAreClosedAfterTheIdleTimeout() async throws {
+        try await withEndpointServer { port in
+            let drip = try #require(RawConnection(host: "127.0.0.1", port: port, receiveTimeout: 20))
+            // A request head dripped a byte every 200 ms (it would take 7 s): the timeout counts from the
+            // connection, not from the last byte, so dripping does not keep it open.
+            let fd = drip.fd
+            let dripping = Task {
+                for var byte in "GET /metrics HTTP/1.1\r\nHost: slow-drip-client\r\n".utf8 {
+                    _ = Foundation.send(fd, &byte, 1, Int32(MSG_NOSIGNAL))
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            defer { dripping.cancel() }
+            let seconds = try #require(secondsUntilClosed(drip), "the server never closed the dripping connection")
+            #expect(seconds >= 4.9 && seconds < 7, "closed after \(seconds) s")
         }
     }
 
