@@ -45,6 +45,18 @@ def wait_for_log(service, text, timeout=60):
     wait_for(lambda: text in service.output(), timeout, lambda: f"never logged {text!r}:\n{service.output()[-3000:]}")
 
 
+def deciding_with_the_brokers_gone(tmp_path, name, extra):
+    """A service that decided 50 runs, whose brokers are then killed: its stop's commit and group leave
+    can only wait out their deadlines (the slowest stop there is)."""
+    broker = MockBroker()
+    service = Service(broker.bootstrap, tmp_path, name=name, extra=extra)
+    send(producer(broker.bootstrap), [(b"wf", run_result("wf", f"run-{i}")) for i in range(50)])
+    wait_for(lambda: service.metric("optimizer_decider_decisions_total") >= 50, 60, service.output)
+    broker.process.kill()
+    broker.process.wait()
+    return service
+
+
 def test_sigterm_while_the_brokers_are_unreachable(tmp_path):
     closed = free_port()
     for trial in range(TRIALS):
@@ -116,55 +128,131 @@ def test_sigterm_during_state_restore(broker, tmp_path):
         assert "abandoned: stopping" in service.output()
 
 
-def test_sigterm_during_the_rebalance_a_scale_in_started(broker, tmp_path):
+# librdkafka's group debug log: the instance's own record of where it is in a rebalance.
+CGRP_DEBUG = ["--kafka-option", "debug=cgrp", "--log-level", "debug"]
+
+
+def wait_until_rejoin_pending(service, since):
+    """Waits until the instance's own log, after offset `since`, shows it sent a JoinGroup (the rebalance
+    has reached it), and returns the log offset to check from."""
+    wait_for(lambda: "-> wait-join" in service.output()[since:], 30, lambda: service.output()[-3000:])
+    return since
+
+
+def assert_rejoin_still_pending(service, since):
+    """The moment: the last JoinGroup the instance sent after `since` has no answer yet."""
+    log = service.output()[since:]
+    assert "JoinGroup response" not in log[log.rindex("-> wait-join"):], "the moment: the rejoin is still pending"
+
+
+def test_sigterm_during_the_rebalance_a_scale_in_started(tmp_path):
     """Two instances; one stops; while the group rebalances after its departure, the other is stopped."""
-    first, second, stream = two_instances_deciding(broker.bootstrap, tmp_path)
-    assert_clean_stop(first, "scale-in: the instance leaving")
-    # The survivor rejoins; the mock holds the rejoin up to session.timeout.ms − 1 s (5 s here).
-    time.sleep(RNG.uniform(0.5, 2.0))
-    assert second.get("/readyz")[0] in (200, 503)
-    assert_clean_stop(second, "rebalance after a scale-in")
-    assert_clean_stop(finish_and_check_exactly_once(broker.bootstrap, tmp_path, stream), "steady state")
+    for trial in range(TRIALS):
+        broker = MockBroker()
+        try:
+            first, second, stream = two_instances_deciding(broker.bootstrap, tmp_path, survivor_extra=CGRP_DEBUG)
+            left_at = len(second.output())
+            assert_clean_stop(first, "scale-in: the instance leaving")
+            # The survivor rejoins; the mock holds the rejoin up to session.timeout.ms − 1 s (5 s here).
+            wait_until_rejoin_pending(second, left_at)
+            time.sleep(RNG.uniform(0.2, 2.0))
+            assert_rejoin_still_pending(second, left_at)
+            assert_clean_stop(second, "rebalance after a scale-in")
+            assert_clean_stop(finish_and_check_exactly_once(broker.bootstrap, tmp_path, stream), "steady state")
+        finally:
+            broker.stop()
 
 
-def test_sigterm_during_the_rebalance_a_scale_out_started(broker, tmp_path):
-    stream = Stream(broker.bootstrap, 300)
-    first = Service(broker.bootstrap, tmp_path, name="first")
-    wait_for(lambda: first.metric("optimizer_decider_decisions_total") > 0, 60, first.output)
-    second = Service(broker.bootstrap, tmp_path, name="second", wait_ready=False)
-    wait_for_log(second, "starting")
-    time.sleep(RNG.uniform(0.0, 1.5))
-    assert "partitions assigned" not in second.output(), "the moment: the newcomer's join is under way"
-    assert_clean_stop(first, "rebalance after a scale-out")
-    # The newcomer, now alone, finishes the stream.
-    valid, bad = stream.join()
-    second.wait_ready(timeout=90)
-    wait_for(lambda: lag_is_zero(broker.bootstrap), 90, second.output)
-    assert_exactly_once(broker.bootstrap, valid, bad)
-    assert_clean_stop(second, "steady state")
+DEFAULT_TRIALS = int(os.environ.get("LIFECYCLE_DEFAULT_TRIALS", str(TRIALS)))
 
 
-def test_sigterm_to_every_instance_at_once_under_load(broker, tmp_path):
-    *instances, stream = two_instances_deciding(broker.bootstrap, tmp_path, count=400)
-    for service in instances:
-        service.process.send_signal(signal.SIGTERM)
-    started = time.monotonic()
-    for service in instances:
-        code = service.process.wait(timeout=30)
-        took = time.monotonic() - started
-        WORST["all instances at once"] = max(WORST.get("all instances at once", 0.0), took)
-        assert code == 0 and took < LIMIT, f"exit {code} after {took:.2f} s\n{service.output()[-3000:]}"
-    assert_clean_stop(finish_and_check_exactly_once(broker.bootstrap, tmp_path, stream), "steady state")
+def test_a_scale_in_then_a_stop_with_the_default_settings(tmp_path):
+    """What a new user meets (the default 45 s session): two instances decide, one stops, and while the
+    survivor's rejoin is held by the coordinator (the mock holds it about the session timeout; a real
+    broker until every member rejoins) the survivor is stopped. Its commit cannot land (a pending JoinGroup
+    holds every later request to the coordinator), yet it must exit 0 within the budget, and a finisher
+    must then find exactly one decision per run. Trials: LIFECYCLE_DEFAULT_TRIALS (default LIFECYCLE_TRIALS)."""
+    for trial in range(DEFAULT_TRIALS):
+        broker = MockBroker()
+        try:
+            # Started together, both join the empty group's first generation (the mock holds it ~3 s).
+            survivor = Service(broker.bootstrap, tmp_path, name=f"survivor{trial}", group=(), wait_ready=False, extra=CGRP_DEBUG)
+            leaver = Service(broker.bootstrap, tmp_path, name=f"leaver{trial}", group=(), wait_ready=False)
+            survivor.wait_ready(timeout=90)
+            leaver.wait_ready(timeout=90)
+            stream = Stream(broker.bootstrap, 200)
+            wait_for(lambda: all(s.metric("optimizer_decider_messages_consumed_total") > 0 for s in (survivor, leaver)), 60,
+                     survivor.output)
+            left_at = len(survivor.output())
+            assert_clean_stop(leaver, "default settings: the instance leaving")
+            # The moment: the survivor has sent its JoinGroup for the rebalance the departure started, and
+            # the coordinator has not answered it.
+            wait_until_rejoin_pending(survivor, left_at)
+            time.sleep(RNG.uniform(0.5, 3.0))
+            assert_rejoin_still_pending(survivor, left_at)
+            signalled_at = len(survivor.output())
+            assert survivor.metric("optimizer_decider_assigned_partitions") < 3, "the departed partitions are not yet taken over"
+            assert_clean_stop(survivor, "default settings: rebalance after a scale-in")
+            assert "stopped cleanly" in survivor.output()[signalled_at:]
+            # The survivor's member stays in the group until its 45 s session expires (its pending JoinGroup
+            # could not be left), and the mock then gave a new member of that group no assignment within
+            # 180 s. So the finisher reads in a group of its own, from the beginning: every run already
+            # decided must come back a duplicate, and the rest be decided once.
+            finisher = finish_and_check_exactly_once(broker.bootstrap, tmp_path, stream, name=f"finisher{trial}",
+                                                     group=f"finisher-{trial}")
+            assert_clean_stop(finisher, "default settings: steady state")
+        finally:
+            broker.stop()
+
+
+def test_sigterm_during_the_rebalance_a_scale_out_started(tmp_path):
+    """One instance decides; a second one joins; while the rebalance its arrival started is under way (the
+    first's own log shows its rejoin unanswered, the newcomer has no partitions), the first is stopped."""
+    for trial in range(TRIALS):
+        broker = MockBroker()
+        try:
+            stream = Stream(broker.bootstrap, 300)
+            first = Service(broker.bootstrap, tmp_path, name="first", extra=CGRP_DEBUG)
+            wait_for(lambda: first.metric("optimizer_decider_decisions_total") > 0, 60, first.output)
+            joined_at = len(first.output())
+            second = Service(broker.bootstrap, tmp_path, name="second", wait_ready=False)
+            wait_for_log(second, "starting")
+            wait_until_rejoin_pending(first, joined_at)
+            time.sleep(RNG.uniform(0.0, 1.5))
+            assert_rejoin_still_pending(first, joined_at)
+            assert "partitions assigned" not in second.output(), "the moment: the newcomer's join is under way"
+            assert_clean_stop(first, "rebalance after a scale-out")
+            # The newcomer, now alone, finishes the stream.
+            valid, bad = stream.join()
+            second.wait_ready(timeout=90)
+            wait_for(lambda: lag_is_zero(broker.bootstrap), 90, second.output)
+            assert_exactly_once(broker.bootstrap, valid, bad)
+            assert_clean_stop(second, "steady state")
+        finally:
+            broker.stop()
+
+
+def test_sigterm_to_every_instance_at_once_under_load(tmp_path):
+    for trial in range(TRIALS):
+        broker = MockBroker()
+        try:
+            *instances, stream = two_instances_deciding(broker.bootstrap, tmp_path, count=400)
+            for service in instances:
+                service.process.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            for service in instances:
+                code = service.process.wait(timeout=30)
+                took = time.monotonic() - started
+                WORST["all instances at once"] = max(WORST.get("all instances at once", 0.0), took)
+                assert code == 0 and took < LIMIT, f"exit {code} after {took:.2f} s\n{service.output()[-3000:]}"
+            assert_clean_stop(finish_and_check_exactly_once(broker.bootstrap, tmp_path, stream), "steady state")
+        finally:
+            broker.stop()
 
 
 def test_a_second_signal_during_a_stop_exits_at_once(tmp_path):
-    broker = MockBroker()
-    service = Service(broker.bootstrap, tmp_path, name="twice")
-    send(producer(broker.bootstrap), [(b"wf", run_result("wf", f"run-{i}")) for i in range(50)])
-    wait_for(lambda: service.metric("optimizer_decider_decisions_total") >= 50, 60, service.output)
     # With the brokers gone, the stop's commit and group leave wait out their deadlines: a slow stop.
-    broker.process.kill()
-    broker.process.wait()
+    service = deciding_with_the_brokers_gone(tmp_path, "twice", [])
     service.process.send_signal(signal.SIGTERM)
     wait_for_log(service, "stopping:")
     time.sleep(0.3)
@@ -181,13 +269,36 @@ def test_a_second_signal_during_a_stop_exits_at_once(tmp_path):
 
 
 def test_a_stop_with_the_brokers_gone_still_ends_within_the_budget(tmp_path):
-    broker = MockBroker()
-    service = Service(broker.bootstrap, tmp_path, name="orphan")
-    send(producer(broker.bootstrap), [(b"wf", run_result("wf", f"run-{i}")) for i in range(50)])
-    wait_for(lambda: service.metric("optimizer_decider_decisions_total") >= 50, 60, service.output)
-    broker.process.kill()
-    broker.process.wait()
-    assert_clean_stop(service, "brokers gone")
+    for trial in range(TRIALS):
+        assert_clean_stop(deciding_with_the_brokers_gone(tmp_path, f"orphan{trial}", []), "brokers gone")
+
+
+def test_a_short_stop_timeout_is_kept_with_exit_0(tmp_path):
+    service = deciding_with_the_brokers_gone(tmp_path, "short-budget", ["--stop-timeout", "2"])
+    code, took = stop(service, "--stop-timeout 2, brokers gone")
+    assert code == 0, service.output()[-3000:]
+    # The budget is 2 s; the process ends itself 0.5 s past it, so a clean stop is within 2.5 s.
+    assert took < 2.5, f"the stop took {took:.2f} s\n{service.output()[-3000:]}"
+    assert "stopping within 2.0 seconds" in service.output() and "stopped cleanly" in service.output()
+
+
+def test_a_stop_that_outlives_its_budget_exits_124_naming_the_step(tmp_path):
+    """The process is paused (SIGSTOP, as a starved or frozen pod would be) in the middle of its stop for
+    longer than the budget: it must end with 124 and name the step that did not finish in time."""
+    service = deciding_with_the_brokers_gone(tmp_path, "overrun", ["--stop-timeout", "2"])
+    service.process.send_signal(signal.SIGTERM)
+    wait_for_log(service, "stopping:")
+    service.process.send_signal(signal.SIGSTOP)
+    time.sleep(3.5)
+    assert "stopped cleanly" not in service.output(), "the moment: paused before the stop ended"
+    service.process.send_signal(signal.SIGCONT)
+    code = service.process.wait(timeout=30)
+    log = service.output()
+    assert code == 124, f"exit {code}\n{log[-3000:]}"
+    steps = ("waiting for outputs in flight", "committing delivered offsets", "leaving the group", "closing the producer")
+    line = next(line for line in log.splitlines() if "exiting with 124" in line)
+    assert "stop budget of 2.0 seconds exceeded" in line and any(step in line for step in steps), line
+    assert "stopped cleanly" not in log
 
 
 def teardown_module(module):

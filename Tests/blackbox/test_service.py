@@ -185,28 +185,29 @@ def committed_offsets(bootstrap, group="optimizer-decider"):
     return committed, {p.partition: ends[p] for p in parts}
 
 
-def lag_is_zero(bootstrap):
+def lag_is_zero(bootstrap, group="optimizer-decider"):
     """The group has committed every input offset."""
-    committed, ends = committed_offsets(bootstrap)
+    committed, ends = committed_offsets(bootstrap, group)
     return all(committed[p] >= ends[p] for p in ends)
 
 
-def two_instances_deciding(bootstrap, tmp_path, count=300):
-    """Two ready instances sharing the partitions and a stream they both consume: (first, second, stream)."""
+def two_instances_deciding(bootstrap, tmp_path, count=300, survivor_extra=()):
+    """Two ready instances sharing the partitions and a stream they both consume: (first, second, stream).
+    `survivor_extra`: options of the second."""
     first = Service(bootstrap, tmp_path, name="first")
-    second = Service(bootstrap, tmp_path, name="second", wait_ready=False)
+    second = Service(bootstrap, tmp_path, name="second", wait_ready=False, extra=survivor_extra)
     second.wait_ready(timeout=90)
     stream = Stream(bootstrap, count)
     wait_for(lambda: all(s.metric("optimizer_decider_messages_consumed_total") > 0 for s in (first, second)), 60, second.output)
     return first, second, stream
 
 
-def finish_and_check_exactly_once(bootstrap, tmp_path, stream, name="finisher"):
-    """Once the stream ends, a fresh instance finishes the input; every valid run has exactly one decision.
-    Returns the finisher, still running."""
+def finish_and_check_exactly_once(bootstrap, tmp_path, stream, name="finisher", group="optimizer-decider"):
+    """Once the stream ends, a fresh instance (of `group`) finishes the input; every valid run has exactly
+    one decision. Returns the finisher, still running."""
     valid, bad = stream.join()
-    finisher = Service(bootstrap, tmp_path, name=name)
-    wait_for(lambda: lag_is_zero(bootstrap), 90, finisher.output)
+    finisher = Service(bootstrap, tmp_path, name=name, extra=["--group-id", group])
+    wait_for(lambda: lag_is_zero(bootstrap, group), 90, finisher.output)
     assert_exactly_once(bootstrap, valid, bad)
     return finisher
 

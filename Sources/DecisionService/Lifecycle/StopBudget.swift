@@ -1,9 +1,12 @@
 import Dispatch
 import Synchronization
 
-/// The one time budget of a stop (`--stop-timeout`): every wait of the stop path takes its deadline from
-/// here, and what is still running when the budget and a grace period are spent is named by
-/// `onOverrun`, which ends the process. The overrun timer runs on a Dispatch queue, not on the
+/// The one time budget of a stop (`--stop-timeout`), and the one stopping state: a stop has begun once
+/// `begin()` has run, whoever called it (a signal, graceful shutdown, a failure). Every wait of the stop
+/// path takes its deadline from here. A stop that outlives the budget and a grace period is an overrun,
+/// reported once to `onOverrun` (which ends the process) with the steps it names: those still running
+/// when the overrun timer fires, or, when the stop ends first after the limit (the process was starved
+/// or paused), the step that was running at the limit. The timer runs on a Dispatch queue, not on the
 /// cooperative pool, so it fires whatever the stopping code (or librdkafka) is doing.
 public final class StopBudget: Sendable {
     public let budget: Duration
@@ -14,15 +17,41 @@ public final class StopBudget: Sendable {
     private struct State {
         var started: ContinuousClock.Instant?
         var finished = false
+        var overrunReported = false
         /// Steps under way, by name, in the order they began.
         var steps: [String] = []
+        /// The first step that ended past the budget and its grace.
+        var late: String?
+
+        /// When the stop becomes an overrun.
+        func limit(_ budget: Duration, _ grace: Duration) -> ContinuousClock.Instant? { started.map { $0 + budget + grace } }
+
+        /// Claims the one report of an overrun.
+        mutating func claimOverrun() -> Bool {
+            guard !overrunReported else { return false }
+            overrunReported = true
+            return true
+        }
     }
 
     private let state = Mutex(State())
 
-    public init(budget: Duration, grace: Duration = .milliseconds(500), onOverrun: @escaping @Sendable (_ unfinished: [String]) -> Void) {
+    /// Runs the overrun check after a delay: a Dispatch timer, off the cooperative pool.
+    public typealias OverrunTimer = @Sendable (_ after: Duration, _ check: @escaping @Sendable () -> Void) -> Void
+
+    public static let dispatchTimer: OverrunTimer = { after, check in
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: after.inNanoseconds)), execute: check)
+    }
+
+    private let overrunTimer: OverrunTimer
+
+    public init(
+        budget: Duration, grace: Duration = .milliseconds(500), overrunTimer: @escaping OverrunTimer = StopBudget.dispatchTimer,
+        onOverrun: @escaping @Sendable (_ unfinished: [String]) -> Void
+    ) {
         self.budget = budget
         self.grace = grace
+        self.overrunTimer = overrunTimer
         self.onOverrun = onOverrun
     }
 
@@ -35,17 +64,28 @@ public final class StopBudget: Sendable {
             return true
         }
         guard started else { return false }
-        let limit = budget + grace
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(limit.inMilliseconds) * 1_000_000)) { [self] in
-            let unfinished = state.withLock { $0.finished ? nil : $0.steps }
+        overrunTimer(budget + grace) { [self] in
+            let unfinished = state.withLock { state -> [String]? in
+                guard !state.finished, state.claimOverrun() else { return nil }
+                return state.steps
+            }
             if let unfinished { onOverrun(unfinished) }
         }
         return true
     }
 
-    /// The stop completed: no overrun will be reported.
-    public func finish() { state.withLock { $0.finished = true } }
+    /// The stop completed. Past the budget and its grace it is still an overrun (reported here when the
+    /// timer has not reported it yet), naming the step that was running at the limit.
+    public func finish() {
+        let late = state.withLock { state -> [String]? in
+            state.finished = true
+            guard let limit = state.limit(budget, grace), ContinuousClock.now > limit, state.claimOverrun() else { return nil }
+            return state.late.map { [$0] } ?? []
+        }
+        if let late { onOverrun(late) }
+    }
 
+    /// Whether a stop has begun: the one stopping state every part of a command reads.
     public var isStarted: Bool { state.withLock { $0.started != nil } }
 
     /// The deadline of the whole stop, once it has begun.
@@ -58,6 +98,10 @@ public final class StopBudget: Sendable {
         return max(.zero, min(limit, ContinuousClock.now.duration(to: deadline) - reserve))
     }
 
+    /// A reserve for later steps: `limit`, or `share` of the whole budget when that is less, so that a
+    /// short budget (`--stop-timeout 2`) keeps its steps in proportion.
+    public func reserve(_ limit: Duration, share: Double) -> Duration { min(limit, budget * share) }
+
     /// What remains of the budget, less `reserve` kept for the steps after this one.
     public func remaining(keeping reserve: Duration = .zero) -> Duration {
         guard let deadline else { return budget }
@@ -68,8 +112,10 @@ public final class StopBudget: Sendable {
     public func step<T>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
         state.withLock { $0.steps.append(name) }
         defer {
+            let now = ContinuousClock.now
             state.withLock { state in
                 if let index = state.steps.lastIndex(of: name) { state.steps.remove(at: index) }
+                if state.late == nil, let limit = state.limit(budget, grace), now > limit { state.late = name }
             }
         }
         return try await body()

@@ -96,7 +96,7 @@ public final class DecisionPipeline: Service, Sendable {
             let check = TopicCheck(settings: settings, outputTopic: settings.outputTopic, requireDLQ: true)
             guard try await check.inputPartitions(consumer, isStopping: { [self] in stopRequested }) != nil else {
                 logger.info("stopped before the brokers answered")
-                await consumer.close(timeout: budget.remaining(keeping: .seconds(1)))
+                await consumer.close(timeout: budget.remaining(keeping: budget.reserve(.seconds(1), share: 0.25)))
                 await producer.close(timeout: budget.bound(.seconds(1)))
                 budget.finish()
                 return
@@ -218,14 +218,14 @@ public final class DecisionPipeline: Service, Sendable {
         budget.begin()
         logger.info("stopping: waiting for outputs in flight, committing, leaving the group", metadata: ["budget": "\(settings.stopTimeout)"])
         await budget.step("waiting for outputs in flight") {
-            if !(await publisher.drain(timeout: budget.remaining(keeping: .seconds(4)))), ledger.failure == nil {
+            if !(await publisher.drain(timeout: budget.remaining(keeping: budget.reserve(.seconds(4), share: 0.5)))), ledger.failure == nil {
                 logger.warning("\(ledger.pendingOutputs()) outputs still unconfirmed; their inputs are not committed and will be decided again and deduplicated")
             }
         }
         await budget.step("committing delivered offsets") {
             do {
                 try await storeDelivered(consumer)
-                try await consumer.commit(timeout: budget.bound(settings.stopCommitTimeout))
+                try await consumer.commit(timeout: budget.bound(settings.stopCommitTimeout, keeping: budget.reserve(.seconds(1), share: 0.25)))
             } catch {
                 if (error as? KafkaError)?.kind == .timedOut { coordinatorSilent.set() }
                 logger.warning("commit on stop did not complete; the next owner re-reads from the last commit and deduplicates: \(error)")
@@ -235,7 +235,7 @@ public final class DecisionPipeline: Service, Sendable {
             // A silent coordinator will not answer the LeaveGroup either: a short wait, then the client
             // is freed and the coordinator drops the member after its session timeout.
             let limit = coordinatorSilent.isSet ? settings.stopCommitTimeout : settings.stopTimeout
-            await consumer.close(timeout: min(limit, budget.remaining(keeping: .seconds(1))))
+            await consumer.close(timeout: min(limit, budget.remaining(keeping: budget.reserve(.seconds(1), share: 0.25))))
         }
         await budget.step("closing the producer") {
             await publisher.producer.close(timeout: budget.bound(.seconds(1)))

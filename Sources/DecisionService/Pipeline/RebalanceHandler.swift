@@ -61,7 +61,7 @@ struct RebalanceHandler: Sendable {
 
     private func revoked(_ partitions: [Int32], committing: Bool) async {
         if committing, let consumer = consumer.consumer {
-            let drained = await publisher.drain(partitions, timeout: budget.bound(settings.revokeDrainTimeout, keeping: .seconds(2)))
+            let drained = await publisher.drain(partitions, timeout: budget.bound(settings.revokeDrainTimeout, keeping: budget.reserve(.seconds(2), share: 0.4)))
             if !drained {
                 logger.warning("outputs of partitions \(partitions.sorted()) still in flight at revocation; the next owner re-reads them and deduplicates")
             }
@@ -71,7 +71,7 @@ struct RebalanceHandler: Sendable {
                 if coordinatorSilent.isSet {
                     logger.warning("commit on revoke skipped: the group coordinator did not answer the stop's commit; the next owner re-reads from the last commit and deduplicates")
                 } else {
-                    try await consumer.commit(timeout: budget.bound(settings.commitTimeout, keeping: .seconds(1)))
+                    try await consumer.commit(timeout: budget.bound(settings.commitTimeout, keeping: budget.reserve(.seconds(1), share: 0.25)))
                 }
             } catch {
                 // Nothing is lost: offsets are stored only after delivery, and the next owner deduplicates

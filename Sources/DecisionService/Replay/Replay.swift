@@ -218,7 +218,7 @@ public struct Replay: Sendable {
             }
             progress.interrupted = !remaining.isEmpty
             // A finished replay waits for every output; an interrupted one as long as the stop budget allows.
-            let wait = progress.interrupted ? budget.remaining(keeping: .seconds(2)) : settings.restoreTimeout
+            let wait = progress.interrupted ? budget.remaining(keeping: budget.reserve(.seconds(2), share: 0.4)) : settings.restoreTimeout
             _ = await publisher?.drain(timeout: wait)
             if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
             if ledger.pendingOutputs() > 0 {
