@@ -286,4 +286,29 @@ struct StopBudgetTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(!overrun.withLock { $0 })
     }
+
+    /// A stop that ends past its limit before the timer reports it (a starved or paused process: here a
+    /// timer that never fires) is still an overrun, reported once, naming the step running at the limit.
+    @Test func aStopEndingPastItsLimitIsAnOverrunReportedOnce() async throws {
+        let reports = Mutex<[[String]]>([])
+        let budget = StopBudget(budget: .milliseconds(50), grace: .milliseconds(10), overrunTimer: { _, _ in }) { unfinished in
+            reports.withLock { $0.append(unfinished) }
+        }
+        budget.begin()
+        await budget.step("a quick step") {}
+        try await budget.step("a step that ran late") { try await Task.sleep(for: .milliseconds(200)) }
+        await budget.step("a step after the limit") {}
+        budget.finish()
+        budget.finish()
+        #expect(reports.withLock { $0 } == [["a step that ran late"]])
+    }
+
+    @Test func aStopEndingWithinItsLimitIsNoOverrunEvenWithoutTheTimer() async {
+        let reports = Mutex(0)
+        let budget = StopBudget(budget: .seconds(5), overrunTimer: { _, _ in }) { _ in reports.withLock { $0 += 1 } }
+        budget.begin()
+        await budget.step("a quick step") {}
+        budget.finish()
+        #expect(reports.withLock { $0 } == 0)
+    }
 }

@@ -155,11 +155,15 @@ func faultCluster(group: String, logger: Logger) throws -> (MockCluster, Service
     return (cluster, settings)
 }
 
-/// Every decision (counted per run) and dead letter (by source position) on the output topics.
-func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (decisions: [String: Int], deadLetters: Set<String>) {
+/// Every decision (counted per run, and by the input position it decided) and dead letter (by source
+/// position) on the output topics.
+func readOutputs(
+    _ cluster: MockCluster, logger: Logger
+) async throws -> (decisions: [String: Int], deadLetters: Set<String>, decidedOffsets: [Int32: Set<Int64>]) {
     let reader = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers).forManualAssignment, groupID: "reader", logger: logger)
     var decisions: [String: Int] = [:]
     var deadLetters = Set<String>()
+    var decidedOffsets: [Int32: Set<Int64>] = [:]
     var unread: [TopicPartition: Int64] = [:]
     var starts: [TopicPartitionOffset] = []
     for topic in ["optimizer-decisions", "executor-results.dlq"] {
@@ -180,6 +184,9 @@ func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (decisi
             if message.topic == "optimizer-decisions", case let .object(object)? = try? JSONParser.parse(message.value),
                case let .string(workflow)? = object["workflow_id"], case let .string(run)? = object["run_id"] {
                 decisions["\(workflow)/\(run)", default: 0] += 1
+                if case let .object(source)? = object["source"], case let .integer(offset)? = source["offset"] {
+                    decidedOffsets[message.partition, default: []].insert(offset)
+                }
             } else if message.topic == "executor-results.dlq" {
                 let headers = Dictionary(message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
                 deadLetters.insert("\(headers["dlq-source-partition"] ?? "?"):\(headers["dlq-source-offset"] ?? "?")")
@@ -188,7 +195,15 @@ func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (decisi
     }
     await reader.close()
     try #require(unread.isEmpty, "outputs not read back within 30 s: \(unread)")
-    return (decisions, deadLetters)
+    return (decisions, deadLetters, decidedOffsets)
+}
+
+/// The group's committed offset per input partition (0 where none is).
+func committedOffsets(_ cluster: MockCluster, group: String, logger: Logger) async throws -> [Int32: Int64] {
+    let reader = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), groupID: group, logger: logger)
+    let positions = try await reader.committed((Int32(0)..<3).map { TopicPartition("executor-results", $0) })
+    await reader.close()
+    return Dictionary(uniqueKeysWithValues: positions.map { ($0.topicPartition.partition, max(0, $0.offset)) })
 }
 
 @Suite("Faults during a steady stream", .serialized, .timeLimit(.minutes(2)))
@@ -253,13 +268,65 @@ struct FaultInjectionTests {
         pipeline.requestStop()
         try await service.value
 
-        let (decisions, deadLetters) = try await readOutputs(cluster, logger: logger)
+        let (decisions, deadLetters, _) = try await readOutputs(cluster, logger: logger)
         let evidence = fault.delaysDeliveriesBeyond.map { "\(deliveriesSlowerThan($0, in: pipeline.metrics) - slowBefore) deliveries slower than \($0) s" }
             ?? "\(fault.requestErrors.reduce(0) { $0 + $1.errors.count }) injected answers taken by its requests"
         print("fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all")
         #expect(Set(decisions.keys) == stream.valid, "\(fault): missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
         #expect(decisions.values.allSatisfy { $0 == 1 }, "\(fault): doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
         #expect(deadLetters.count == stream.bad, "\(fault): \(deadLetters.count) of \(stream.bad) dead letters")
+    }
+
+    /// The in-flight bound (README: 20,000 outputs or 64 MiB by default; 40 outputs here): with the
+    /// decisions' leader down, outputs pile up to the bound and no further, the service stops fetching,
+    /// and once the leader is back consumption resumes and every run is decided exactly once.
+    @Test func theInFlightBoundHoldsWhileOutputsCannotBeDeliveredAndConsumptionResumes() async throws {
+        var logger = Logger(label: "fault-in-flight")
+        logger.logLevel = .critical
+        var (cluster, settings) = try faultCluster(group: "fault-in-flight", logger: logger)
+        settings.maximumInFlightMessages = 40
+        let pipeline = DecisionPipeline(settings: settings, logger: logger)
+        let service = Task { try await pipeline.run() }
+        let stream = try ExecutorStream(cluster, logger: logger)
+        do {
+            let working = ContinuousClock.now + .seconds(30)
+            while pipeline.progress.decided == 0 || stream.index < 20 {
+                try #require(ContinuousClock.now < working, "the service decided nothing within 30 s")
+                try await stream.sendNext()
+            }
+            try cluster.setBrokerDown(FaultLayout.outputLeader)
+            for _ in 0..<200 { try await stream.sendNext() }
+            // The moment: the outputs in flight reached the bound.
+            let filling = ContinuousClock.now + .seconds(30)
+            while pipeline.ledger.inFlight.messages < 40 {
+                try #require(ContinuousClock.now < filling, "the bound was not reached within 30 s (\(pipeline.ledger.inFlight.messages) in flight)")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let consumedAtTheBound = pipeline.progress.consumed
+            try await Task.sleep(for: .seconds(1))
+            #expect(pipeline.progress.consumed == consumedAtTheBound, "nothing more consumed while the bound is reached")
+            #expect(consumedAtTheBound < stream.sent, "messages were left waiting in the input")
+            try cluster.setBrokerUp(FaultLayout.outputLeader)
+            for _ in 0..<20 { try await stream.sendNext() }
+            await stream.close()
+            let resuming = ContinuousClock.now + .seconds(60)
+            while pipeline.progress.consumed < stream.sent {
+                try #require(ContinuousClock.now < resuming, "consumption did not resume: \(pipeline.progress.consumed) of \(stream.sent)")
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        } catch {
+            pipeline.requestStop()
+            _ = try? await service.value
+            await stream.close()
+            throw error
+        }
+        pipeline.requestStop()
+        try await service.value
+        #expect(pipeline.ledger.peakInFlightMessages == 40, "the bound was reached and never passed")
+        let (decisions, deadLetters, _) = try await readOutputs(cluster, logger: logger)
+        #expect(Set(decisions.keys) == stream.valid, "missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
+        #expect(decisions.values.allSatisfy { $0 == 1 }, "doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+        #expect(deadLetters.count == stream.bad, "\(deadLetters.count) of \(stream.bad) dead letters")
     }
 
     /// Outputs the brokers refuse (a produce answered with a network exception, which librdkafka 2.0.2
@@ -292,6 +359,14 @@ struct FaultInjectionTests {
         // The refused request may carry decisions, dead letters or both (one produce request per broker).
         #expect(["optimizer-decisions", "executor-results.dlq"].contains { "\(error)".contains("output could not be delivered to \($0),") }, "\(error)")
 
+        // What the first instance decided at or after its group's committed offsets: decided, never committed.
+        let committed = try await committedOffsets(cluster, group: settings.groupID, logger: logger)
+        let decidedByFirst = try await readOutputs(cluster, logger: logger).decidedOffsets
+        let uncommitted = decidedByFirst.reduce(0) { total, entry in
+            total + entry.value.filter { $0 >= committed[entry.key, default: 0] }.count
+        }
+        try #require(uncommitted > 0, "the moment: the first instance left decided runs uncommitted (committed \(committed))")
+
         let second = DecisionPipeline(settings: settings, logger: logger)
         let secondRun = Task { try await second.run() }
         for _ in 0..<40 { try await stream.sendNext() }
@@ -305,7 +380,9 @@ struct FaultInjectionTests {
         second.requestStop()
         try await secondRun.value
         outputs = try await readOutputs(cluster, logger: logger)
-        #expect(second.progress.duplicates > 0, "the restart re-read what the first instance had decided but not committed")
+        // The restart read from the committed offsets: each run the first had decided there came back as a
+        // duplicate (the outputs below hold one decision per run), on top of the stream's own retries.
+        #expect(second.progress.duplicates >= uncommitted, "\(second.progress.duplicates) duplicates; \(uncommitted) decided runs were uncommitted")
         #expect(Set(outputs.decisions.keys) == stream.valid, "missing \(stream.valid.subtracting(outputs.decisions.keys).sorted().prefix(5))")
         #expect(outputs.decisions.values.allSatisfy { $0 == 1 }, "doubled \(outputs.decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
         #expect(outputs.deadLetters.count == stream.bad, "\(outputs.deadLetters.count) of \(stream.bad) dead letters")

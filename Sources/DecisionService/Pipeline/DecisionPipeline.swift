@@ -26,7 +26,7 @@ public final class DecisionPipeline: Service, Sendable {
     public let progress = PipelineProgress()
     private let logger: Logger
     private let store: DecisionStateStore
-    private let ledger = DeliveryLedger()
+    let ledger = DeliveryLedger()
     /// Why the service stopped when it could not go on; `nil` for a requested stop.
     private let failure = Mutex<String?>(nil)
     /// Set when the stop's commit found the group coordinator silent (a JoinGroup pending there holds

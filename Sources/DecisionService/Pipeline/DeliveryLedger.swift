@@ -42,6 +42,7 @@ final class DeliveryLedger: Sendable {
         var nextEpoch = 1
         var inFlightMessages = 0
         var inFlightBytes = 0
+        var peakInFlightMessages = 0
         var failure: String?
         var retries: [(Ticket, ProducerRecord)] = []
         /// Bumped by every change a waiter may wait for: a resolution, a retry queued, a failure, a close.
@@ -87,6 +88,7 @@ final class DeliveryLedger: Sendable {
             track.entries.append(Entry(offset: offset, pending: outputs, arrived: arrived))
             let ticket = Ticket(partition: partition, epoch: track.epoch, position: track.dropped + track.entries.count - 1)
             state.inFlightMessages += outputs
+            state.peakInFlightMessages = max(state.peakInFlightMessages, state.inFlightMessages)
             state.inFlightBytes += bytes
             if outputs == 0 { _ = Self.advance(&track) }
             state.tracks[partition] = track
@@ -151,6 +153,9 @@ final class DeliveryLedger: Sendable {
     var failure: String? { state.withLock { $0.failure } }
 
     var inFlight: (messages: Int, bytes: Int) { state.withLock { ($0.inFlightMessages, $0.inFlightBytes) } }
+
+    /// The most outputs ever in flight at once: what the in-flight bound is checked against.
+    var peakInFlightMessages: Int { state.withLock { $0.peakInFlightMessages } }
 
     /// Outputs not yet confirmed for `partitions` (every tracked partition when `nil`), counting retries.
     func pendingOutputs(_ partitions: [Int32]? = nil) -> Int {
