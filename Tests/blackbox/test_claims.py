@@ -21,8 +21,10 @@ def test_a_standby_beyond_the_partition_count_is_unready(tmp_path):
     try:
         active = Service(broker.bootstrap, tmp_path, name="active")
         standby = Service(broker.bootstrap, tmp_path, name="standby", wait_ready=False)
-        wait_for(lambda: "partitions assigned" in standby.output() or "starting" in standby.output(), 60, standby.output)
-        # Once the group has settled with both members, the standby owns nothing and says so.
+        # The moment: the group has settled with both members and given the standby its empty assignment
+        # (its own log says so), not merely "no partitions yet" before its first assignment.
+        wait_for(lambda: re.search(r"partitions assigned: *$", standby.output(), re.MULTILINE), 90, standby.output)
+        # The standby owns nothing and says so.
         wait_for(lambda: standby.get("/readyz") == (503, "not ready: no partitions assigned\n")
                  and active.get("/readyz")[0] == 200, 60, standby.output)
         time.sleep(2)
@@ -119,13 +121,15 @@ def test_json_logs_are_one_object_per_line(tmp_path):
     closed = free_port()
     process = subprocess.run([binary(), "run", "--bootstrap-servers", f"127.0.0.1:{closed}", "--metrics-address", "off",
                               "--startup-timeout", "1", "--log-format", "json"], capture_output=True, timeout=30)
-    assert process.returncode != 0
-    lines = [line for line in process.stderr.decode().splitlines() if line.startswith("{")]
+    assert process.returncode == 1, process.stderr
+    *lines, reason = process.stderr.decode().splitlines()
     assert lines, process.stderr
+    # Every log line is a JSON object; the last line is the command's one-line reason, as in text mode.
     for line in lines:
         entry = json.loads(line)
         assert {"ts", "level", "msg"} <= set(entry), entry
     assert {json.loads(line)["level"] for line in lines} <= {"trace", "debug", "info", "notice", "warning", "error", "critical"}
+    assert reason.startswith("Error: cannot reach Kafka at 127.0.0.1:"), reason
 
 
 def test_demo_end_to_end():

@@ -259,16 +259,16 @@ def test_startup_errors_are_one_clear_line(tmp_path):
         broker = MockBroker(partitions=partitions, topics=topics)
         try:
             result = run_cli("run", "--bootstrap-servers", broker.bootstrap, "--metrics-address", "off", timeout=60)
-            assert result.returncode != 0
+            assert result.returncode == 1, result.stderr
             assert expected in result.stderr
         finally:
             broker.stop()
     result = run_cli("run", "--bootstrap-servers", "127.0.0.1:1", "--metrics-address", "off", "--startup-timeout", "3", timeout=60)
-    assert result.returncode != 0
+    assert result.returncode == 1, result.stderr
     assert b"cannot reach Kafka at 127.0.0.1:1" in result.stderr
     rules = tmp_path / "bad.yaml"
     rules.write_text("max_cost_per_request: -1\n")
     result = run_cli("run", "--bootstrap-servers", "127.0.0.1:1", "--rules", str(rules), timeout=30)
-    assert result.returncode != 0 and b"max_cost_per_request" in result.stderr
+    assert result.returncode == 1 and b"max_cost_per_request" in result.stderr
     result = run_cli("run", timeout=30)
-    assert result.returncode != 0 and b"--bootstrap-servers" in result.stderr
+    assert result.returncode == 1 and b"--bootstrap-servers" in result.stderr
