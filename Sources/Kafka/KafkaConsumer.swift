@@ -415,6 +415,7 @@ public final class KafkaConsumer: Sendable {
             Task {
                 await hook(event)
                 done.set()
+                thread.wakeServe()
             }
             let deadline = ContinuousClock.now + hookTimeout
             thread.serve(until: { done.isSet || ContinuousClock.now >= deadline })

@@ -55,14 +55,23 @@ final class KafkaThread: @unchecked Sendable {
     }
 
     /// From the thread itself: keeps running jobs until `done` holds. Used while a librdkafka callback
-    /// waits for async code that may itself need this thread (a rebalance hook that commits).
+    /// waits for async code that may itself need this thread (a rebalance hook that commits). Woken by a
+    /// job or by ``wakeServe()``; the 100 ms wait only bounds how late a deadline inside `done` is seen.
     func serve(until done: () -> Bool) {
         while !done() {
             if runPendingJobs() { continue }
             condition.lock()
-            if jobs.isEmpty { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.01)) }
+            // `done` is checked again under the lock ``wakeServe()`` takes, so its wake-up cannot be lost.
+            if jobs.isEmpty && !done() { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.1)) }
             condition.unlock()
         }
+    }
+
+    /// Wakes a ``serve(until:)`` so it looks at its condition again (the awaited work finished).
+    func wakeServe() {
+        condition.lock()
+        condition.signal()
+        condition.unlock()
     }
 
     /// Lets the thread finish the jobs already queued, then end. Jobs submitted later run on the caller.
