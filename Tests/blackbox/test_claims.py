@@ -86,8 +86,9 @@ def test_an_interrupted_replay_prints_its_summary_and_exits_0(broker, tmp_path):
     assert replay.wait(timeout=30) == 0, seen + rest
     took = time.monotonic() - started
     print(f"\ninterrupted replay: exit 0 in {took:.2f} s")
-    # The bound is the stop budget (10 s) plus the second it allows past it; measured here: 0.01 to 0.34 s.
-    assert took < 11, took
+    # The bound is the stop budget (10 s) plus the half second the process allows past it (then it exits
+    # 124); measured here: 0.01 to 0.34 s.
+    assert took < 10.5, took
     summary = re.search(rb"replay interrupted: (\d+) of 12000 records", rest)
     assert summary and 0 < int(summary.group(1)) < 12000, rest
 

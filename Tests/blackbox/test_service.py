@@ -237,9 +237,9 @@ def test_sigterm_under_load_exits_cleanly_within_ten_seconds(broker, tmp_path):
     assert service.terminate(timeout=12) == 0, service.output()
     took = time.monotonic() - started
     # The moment: work was still queued when the signal arrived. The bound is the stop budget (10 s) plus
-    # the second it allows past it; measured here: under 1 s.
+    # the half second the process allows past it (then it exits 124); measured here: under 1 s.
     assert consumed < total, "the backlog was not yet consumed"
-    assert took < 11, took
+    assert took < 10.5, took
     assert "stopped cleanly" in service.output()
     # Whatever was decided was committed: a restart decides the rest and nothing twice.
     restarted = Service(broker.bootstrap, tmp_path, name="again")
