@@ -13,11 +13,17 @@ struct CommandFailure: Error, CustomStringConvertible {
 /// Reads and checks the rules file, or the defaults when there is none.
 func loadRules(_ path: String?) throws -> ScoringRules {
     guard let path else { return ScoringRules() }
-    let text: String
+    let bytes: [UInt8]
     do {
-        text = try String(contentsOfFile: path, encoding: .utf8)
+        // POSIX reads, so the reason is the system's own ("No such file or directory", "it is a
+        // directory") and a device such as /dev/null reads as empty; Foundation answered "You don't have
+        // permission" to both.
+        bytes = try LineReader(path: path).readToEnd()
     } catch {
-        throw CommandFailure("cannot read the rules file \(path): \(error.localizedDescription)")
+        throw CommandFailure("cannot read the rules file \(path): \(error)")
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+        throw CommandFailure("the rules file \(path) is not UTF-8 text")
     }
     do {
         return try RulesFile.parse(text)
@@ -50,6 +56,13 @@ final class LineReader {
 
     deinit { if fd > 0 { close(fd) } }
 
+    /// Everything not read yet, to the end of the file.
+    func readToEnd() throws -> [UInt8] {
+        while !atEnd { try fill() }
+        defer { start = buffer.count }
+        return Array(buffer[start...])
+    }
+
     func nextLine() throws -> [UInt8]? {
         while true {
             if let newline = buffer[start...].firstIndex(of: 0x0A) {
@@ -63,15 +76,23 @@ final class LineReader {
                 start = buffer.count
                 return line
             }
-            buffer.removeFirst(start)
-            start = 0
-            var block = [UInt8](repeating: 0, count: 1 << 16)
+            try fill()
+        }
+    }
+
+    /// Reads the next block into the buffer (dropping what was already returned), or notes the end.
+    private func fill() throws {
+        buffer.removeFirst(start)
+        start = 0
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
             let count = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw CommandFailure("read failed: \(String(cString: strerror(errno)))")
             }
             if count == 0 { atEnd = true } else { buffer.append(contentsOf: block[0..<count]) }
+            return
         }
     }
 }

@@ -1,5 +1,6 @@
 import DecisionEngine
 import Kafka
+import Synchronization
 import Testing
 @testable import DecisionService
 
@@ -102,6 +103,51 @@ struct DeliveryLedgerTests {
         let started = ContinuousClock.now
         #expect(await ledger.drain(timeout: .milliseconds(100)) == false, "partition 1 never confirms")
         #expect(started.duration(to: .now) >= .milliseconds(100), "it waited out its deadline before giving up")
+    }
+
+    /// A dead letter refused as too large is queued to be sent again without its value: a drain (stop,
+    /// revoke, the end of a replay) must send it, not wait its whole deadline for an output never sent.
+    @Test(.timeLimit(.minutes(1)))
+    func aDrainSendsQueuedRetriesInsteadOfWaitingForThem() async {
+        let ledger = DeliveryLedger()
+        ledger.open([0])
+        let ticket = register(ledger, 0, 7, bytes: 1000)
+        ledger.retry(ticket, with: ProducerRecord(topic: "dlq", key: nil, value: []), replacingBytes: 1000)
+        let sent = Mutex(0)
+        let drained = await ledger.drain(timeout: .seconds(30)) {
+            // What the publisher does: send each retry; here its delivery is confirmed at once.
+            for (retried, record) in ledger.takeRetries() {
+                sent.withLock { $0 += 1 }
+                _ = ledger.resolve(retried, bytes: record.weight)
+            }
+        }
+        #expect(drained && sent.withLock { $0 } == 1)
+        #expect(ledger.takeStorable() == [0: 8])
+    }
+
+    /// A drain is woken by the delivery it waits for, not by a timer: confirmed 200 ms later, it returns
+    /// long before its 30 s deadline; cancelled, it returns at once with false.
+    @Test(.timeLimit(.minutes(1)))
+    func aDrainWakesOnTheDeliveryAndOnCancellation() async throws {
+        let ledger = DeliveryLedger()
+        ledger.open([0])
+        let ticket = register(ledger, 0, 0)
+        let confirming = Task {
+            try await Task.sleep(for: .milliseconds(200))
+            _ = ledger.resolve(ticket, bytes: 10)
+        }
+        var started = ContinuousClock.now
+        #expect(await ledger.drain(timeout: .seconds(30)))
+        // 10 s: a wide margin for a starved machine, still a third of the deadline a timer would wait out.
+        #expect(started.duration(to: .now) < .seconds(10))
+        try await confirming.value
+        _ = register(ledger, 0, 1)
+        let waiting = Task { await ledger.drain(timeout: .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(100))
+        started = ContinuousClock.now
+        waiting.cancel()
+        #expect(await waiting.value == false, "a cancelled drain gives up")
+        #expect(started.duration(to: .now) < .seconds(10))
     }
 
     @Test func compactionKeepsTicketsValid() {

@@ -115,6 +115,20 @@ def test_bad_rules_file_and_unreadable_input_fail_with_one_line(tmp_path):
     assert b"cannot read" in result.stderr
 
 
+def test_an_unreadable_rules_file_is_named_with_the_systems_reason(tmp_path):
+    binary_rules = tmp_path / "rules.bin"
+    binary_rules.write_bytes(b"\xff\xfe")
+    for path, reason in [(tmp_path / "absent.yaml", b"No such file or directory"), (tmp_path, b"it is a directory"),
+                         (binary_rules, b"is not UTF-8 text")]:
+        result = run_cli("score", "--rules", str(path), str(SAMPLE))
+        assert result.returncode == 1 and result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+        assert reason in result.stderr and str(path).encode() in result.stderr, result.stderr
+    # An empty file (here a device that reads as empty) is a rules file with every key at its default.
+    empty = run_cli("score", "--rules", "/dev/null", str(SAMPLE))
+    assert empty.returncode == 0, empty.stderr
+    assert {d["rules_fingerprint"] for d in json_lines(empty.stdout)} == {"sha256:a68eeab32a5ca2e4"}
+
+
 def test_rules_file_changes_decisions_and_fingerprint(tmp_path):
     rules = tmp_path / "rules.json"
     rules.write_text('{"max_acceptable_latency_ms": 7000}')
