@@ -1,6 +1,7 @@
 import Foundation
 
-/// The one home of wall-clock time and duration conversions in the service.
+/// Wall-clock time and duration conversions for the service (the Kafka layer converts its own, and
+/// `score` reads the clock itself).
 public enum WallClock {
     /// Milliseconds since the epoch: decision times, retention, record timestamps.
     public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

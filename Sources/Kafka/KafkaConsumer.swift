@@ -25,7 +25,8 @@ public typealias RebalanceHook = @Sendable (RebalanceEvent) async -> Void
 /// hook, batched consumption for async code, manual offset store and commit, seek, pause and resume, and
 /// the queries a service needs (watermarks, committed offsets, partition counts, offsets for times).
 ///
-/// Every librdkafka consumer call runs on the consumer's own thread, one at a time: that keeps the
+/// Every librdkafka consumer call runs on the consumer's own thread, one at a time (except
+/// `withGroupMetadata`, a copy librdkafka makes under its own lock, and the close's background free): that keeps the
 /// cooperative pool free of blocking polls, and sidesteps librdkafka 2.0's unsafe interleaving of batch
 /// consumption with seek, pause, resume and rebalances (batches are gathered with per-message
 /// `rd_kafka_consumer_poll`, and messages of partitions revoked meanwhile are dropped from the batch).
@@ -236,8 +237,8 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// The committed positions of the group for `partitions` (`TopicPartitionOffset.stored`, i.e.
-    /// -1001, when none is committed).
+    /// The committed positions of the group for `partitions` (librdkafka's invalid offset, -1001, where
+    /// none is committed; `TopicPartitionOffset.stored` is -1000, a different sentinel).
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws -> [TopicPartitionOffset] {
         try await onThread { rk in
             let list = PartitionList(partitions)

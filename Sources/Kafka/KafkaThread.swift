@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// A dedicated OS thread that runs jobs one after another: every blocking librdkafka call happens here,
-/// never on Swift's cooperative thread pool.
+/// A dedicated OS thread that runs jobs one after another, so that blocking librdkafka calls never run
+/// on Swift's cooperative thread pool (the producer's delivery-report poller is a thread of its own).
 ///
 /// `@unchecked Sendable`: all mutable state (`jobs`, `stopping`, `finished`) is read and written only while
 /// holding `condition`'s lock (a condition variable, which `Mutex` does not offer); `wake` is immutable.

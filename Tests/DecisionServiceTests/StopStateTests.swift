@@ -15,12 +15,7 @@ struct StopStateTests {
         let pipeline = DecisionPipeline(settings: settings, logger: logger)
         let service = Task { try await pipeline.run() }
         let stream = try ExecutorStream(cluster, logger: logger)
-        let working = ContinuousClock.now + .seconds(30)
-        while pipeline.progress.decided == 0 {
-            if ContinuousClock.now > working { pipeline.requestStop() }
-            try #require(ContinuousClock.now < working, "the service decided nothing within 30 s")
-            try await stream.sendNext()
-        }
+        try await streamUntilWorking(pipeline, stream)
         // What `TerminationSignals` does on SIGTERM; `requestStop()` is never called.
         let begun = ContinuousClock.now
         pipeline.budget.begin()
