@@ -7,7 +7,7 @@ let package = Package(
     name: "optimizer-decider",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "optimizer-decider", targets: ["optimizer-decider"]),
+        .executable(name: "optimizer-decider", targets: ["optimizer-decider"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -103,7 +103,9 @@ let package = Package(
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "DecisionCore"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "DecisionEngineTests", dependencies: ["DecisionEngine", "DecisionCore", "WireFormat"]),
-        .testTarget(name: "DecisionServiceTests", dependencies: ["DecisionService", "DecisionEngine", "DecisionCore", "WireFormat", "Kafka"]),
+        .testTarget(
+            name: "DecisionServiceTests",
+            dependencies: ["DecisionService", "DecisionEngine", "DecisionCore", "WireFormat", "Kafka"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -44,13 +44,17 @@ func measure(_ name: String, seconds: Double, items: Int, _ body: (Int) -> Int) 
 
 let seconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 2 : 2
 let messages = corpus(count: 10_000)
-print("corpus: \(messages.count) executor run results of \(tasksPerRun) tasks, \(messages.map(\.count).reduce(0, +) / messages.count) bytes on average")
+print(
+    "corpus: \(messages.count) executor run results of \(tasksPerRun) tasks, \(messages.map(\.count).reduce(0, +) / messages.count) bytes on average"
+)
 let rules = ScoringRules()
 let decoder = InputDecoder(patterns: rules.errorPatterns)
 let submissions = messages.map { try! decoder.decode($0) }
 let fingerprint = rules.fingerprint
 let decisions = submissions.map {
-    Decision(submission: $0, rules: rules, rulesFingerprint: fingerprint, baseline: [], source: MessageSource(topic: "t", partition: 0, offset: 0, timestampMs: 0), decidedAtMs: 0)
+    Decision(
+        submission: $0, rules: rules, rulesFingerprint: fingerprint, baseline: [],
+        source: MessageSource(topic: "t", partition: 0, offset: 0, timestampMs: 0), decidedAtMs: 0)
 }
 measure("parse (JSON tree)", seconds: seconds, items: messages.count) { i in
     messages[i].withUnsafeBytes { (try? JSONParser.parse($0)) == nil ? 0 : 1 }
@@ -81,9 +85,14 @@ let decider = Decider(rules: rules)
 var state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: 20)
 var round = 0
 measure("decide (decode+score+encode)", seconds: seconds, items: messages.count) { i in
-    if i == 0 { round += 1; state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: 20) }
+    if i == 0 {
+        round += 1
+        state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: 20)
+    }
     let outcome = messages[i].withUnsafeBytes {
-        decider.process($0, source: MessageSource(topic: "t", partition: 0, offset: Int64(i), timestampMs: 0), nowMs: 0, state: &state, scratch: scratch)
+        decider.process(
+            $0, source: MessageSource(topic: "t", partition: 0, offset: Int64(i), timestampMs: 0), nowMs: 0,
+            state: &state, scratch: scratch)
     }
     if case let .decided(_, json) = outcome { return json.count }
     return 0
@@ -94,11 +103,17 @@ if only == nil || only == "state" {
     let before = residentBytes()
     var big = PartitionState(retentionMs: 7 * 24 * 3_600_000, capacity: 2_000_000, historyWindow: 20)
     for n in 0..<1_000_000 {
-        let key = RunIdentity.runID(workflowID: "wf-\(n % 20_000)", runID: "run-\(n)").decisionKey(rulesFingerprint: fingerprint)
-        big.record(key, workflowID: "wf-\(n % 20_000)", point: BaselinePoint(successRate: 0.9, avgResponseTimeMs: 1000, costPerRequest: 0.01), atMs: Int64(n))
+        let key = RunIdentity.runID(workflowID: "wf-\(n % 20_000)", runID: "run-\(n)").decisionKey(
+            rulesFingerprint: fingerprint)
+        big.record(
+            key, workflowID: "wf-\(n % 20_000)",
+            point: BaselinePoint(successRate: 0.9, avgResponseTimeMs: 1000, costPerRequest: 0.01), atMs: Int64(n))
     }
     let after = residentBytes()
-    print(String(format: "%-28@ %12d ids %10.1f MB RSS growth (%d workflows)", "dedup state, 1M runs" as NSString, big.decisionCount, Double(after - before) / 1_048_576, big.workflowCount))
+    print(
+        String(
+            format: "%-28@ %12d ids %10.1f MB RSS growth (%d workflows)", "dedup state, 1M runs" as NSString,
+            big.decisionCount, Double(after - before) / 1_048_576, big.workflowCount))
 }
 
 if only == nil || only == "variants" {
@@ -110,12 +125,16 @@ if only == nil || only == "variants" {
     for workflow in 0..<20_000 {
         var table = VariantTable()
         for variant in 0..<VariantRules.maximumVariants {
-            for _ in 0..<VariantRules().window { table.record("prompt-v\(variant)", run: run, window: VariantRules().window) }
+            for _ in 0..<VariantRules().window {
+                table.record("prompt-v\(variant)", run: run, window: VariantRules().window)
+            }
         }
         tables["wf-\(workflow)"] = table
     }
     let after = residentBytes()
-    print(String(format: "%-28@ %12d workflows %7.1f MB RSS growth (%.1f KB a workflow at 8 variants × %d runs)",
-                 "variant tables, full" as NSString, tables.count, Double(after - before) / 1_048_576,
-                 Double(after - before) / 1024 / Double(tables.count), VariantRules().window))
+    print(
+        String(
+            format: "%-28@ %12d workflows %7.1f MB RSS growth (%.1f KB a workflow at 8 variants × %d runs)",
+            "variant tables, full" as NSString, tables.count, Double(after - before) / 1_048_576,
+            Double(after - before) / 1024 / Double(tables.count), VariantRules().window))
 }

@@ -19,13 +19,25 @@ import Logging
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5 else {
-    FileHandle.standardError.write(Data("usage: PipelineBenchmark <optimizer-decider> <passthrough> <python> <python_peer.py> [messages] [partitions] [keys] [tasks] [rounds] [paced rate]\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "usage: PipelineBenchmark <optimizer-decider> <passthrough> <python> <python_peer.py> [messages] [partitions] [keys] [tasks] [rounds] [paced rate]\n"
+                .utf8))
     exit(2)
 }
-func argument(_ index: Int, _ fallback: Int) -> Int { arguments.count > index ? Int(arguments[index]) ?? fallback : fallback }
-let decider = arguments[1], passthrough = arguments[2], python = arguments[3], peer = arguments[4]
-let total = argument(5, 40_000), partitions = argument(6, 32), keys = argument(7, 5_000), tasks = argument(8, 5)
-let rounds = argument(9, 3), pacedRate = argument(10, 1_000)
+func argument(_ index: Int, _ fallback: Int) -> Int {
+    arguments.count > index ? Int(arguments[index]) ?? fallback : fallback
+}
+let decider = arguments[1]
+let passthrough = arguments[2]
+let python = arguments[3]
+let peer = arguments[4]
+let total = argument(5, 40_000)
+let partitions = argument(6, 32)
+let keys = argument(7, 5_000)
+let tasks = argument(8, 5)
+let rounds = argument(9, 3)
+let pacedRate = argument(10, 1_000)
 let logger: Logger = {
     var logger = Logger(label: "bench")
     logger.logLevel = .critical
@@ -43,7 +55,8 @@ struct Child {
         var status: Int32 = 0
         var usage = rusage()
         wait4(pid, &status, 0, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+            usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     func signal(_ number: Int32) { kill(pid, number) }
@@ -72,7 +85,12 @@ func spawn(_ path: String, _ args: [String], captureStdout: Bool = false) -> Chi
 }
 
 func startBroker() -> (Child, String) {
-    let broker = spawn(decider, ["mock-broker", "--brokers", "3", "--partitions", String(partitions), "--topic", "in", "--topic", "out", "--topic", "dlq"], captureStdout: true)
+    let broker = spawn(
+        decider,
+        [
+            "mock-broker", "--brokers", "3", "--partitions", String(partitions), "--topic", "in", "--topic", "out",
+            "--topic", "dlq",
+        ], captureStdout: true)
     var line = Data()
     while let byte = try? broker.stdout!.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
     return (broker, String(decoding: line, as: UTF8.self))
@@ -82,16 +100,20 @@ func startBroker() -> (Child, String) {
 
 let corpus = (0..<total).map { benchmarkRunResult($0, workflows: keys, tasks: tasks) }
 
-func produce(_ bootstrap: String, _ values: ArraySlice<[UInt8]>, startingAt first: Int, pacedAt rate: Int? = nil) async throws {
+func produce(_ bootstrap: String, _ values: ArraySlice<[UInt8]>, startingAt first: Int, pacedAt rate: Int? = nil)
+    async throws
+{
     let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
     let chunk = rate.map { max(1, $0 / 50) } ?? 2000
     let started = ContinuousClock.now
     for start in stride(from: values.startIndex, to: values.endIndex, by: chunk) {
         let slice = values[start..<min(values.endIndex, start + chunk)]
-        try await producer.send(slice.enumerated().map { index, value in
-            let n = first + start - values.startIndex + index
-            return ProducerRecord(topic: "in", partition: Int32(n % partitions), key: Array("wf-\(n % keys)".utf8), value: value)
-        })
+        try await producer.send(
+            slice.enumerated().map { index, value in
+                let n = first + start - values.startIndex + index
+                return ProducerRecord(
+                    topic: "in", partition: Int32(n % partitions), key: Array("wf-\(n % keys)".utf8), value: value)
+            })
         if let rate {
             let due = started + .milliseconds(Int64((start - values.startIndex + slice.count) * 1000 / rate))
             try await Task.sleep(until: due)
@@ -102,13 +124,16 @@ func produce(_ bootstrap: String, _ values: ArraySlice<[UInt8]>, startingAt firs
 
 /// Every record of a topic, per partition in offset order, read up to the current high watermarks.
 func readAll(_ bootstrap: String, _ topic: String) async throws -> [Int32: [KafkaMessage]] {
-    let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "bench-reader-\(UUID())", logger: logger)
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "bench-reader-\(UUID())",
+        logger: logger)
     var ends: [Int32: Int64] = [:]
     for partition in 0..<Int32(partitions) {
         let marks = try await consumer.watermarks(TopicPartition(topic, partition))
         if marks.high > marks.low { ends[partition] = marks.high }
     }
-    try await consumer.assign(ends.keys.map { TopicPartitionOffset(TopicPartition(topic, $0), offset: TopicPartitionOffset.beginning) })
+    try await consumer.assign(
+        ends.keys.map { TopicPartitionOffset(TopicPartition(topic, $0), offset: TopicPartitionOffset.beginning) })
     var records: [Int32: [KafkaMessage]] = [:]
     let deadline = ContinuousClock.now + .seconds(120)
     while !ends.isEmpty && ContinuousClock.now < deadline {
@@ -122,7 +147,8 @@ func readAll(_ bootstrap: String, _ topic: String) async throws -> [Int32: [Kafk
 }
 
 func outputCount(_ bootstrap: String) async throws -> Int {
-    let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "bench-count", logger: logger)
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "bench-count", logger: logger)
     var count: Int64 = 0
     for partition in 0..<Int32(partitions) {
         let marks = try await consumer.watermarks(TopicPartition("out", partition))
@@ -145,7 +171,9 @@ struct ServiceTimeout: Error { let what: String }
 // MARK: Contenders
 
 enum Contender: String, CaseIterable {
-    case cPassthrough = "c-passthrough", pythonPeer = "python-peer", run, replay
+    case cPassthrough = "c-passthrough"
+    case pythonPeer = "python-peer"
+    case run, replay
 
     /// Starts the contender on `in`, writing `out`; `count` is how many outputs it must produce.
     func start(_ bootstrap: String, count: Int) -> Child {
@@ -155,11 +183,21 @@ enum Contender: String, CaseIterable {
         case .pythonPeer:
             return spawn(python, [peer, bootstrap, "in", "out", "dlq", "bench-py", String(count)])
         case .run:
-            return spawn(decider, ["run", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out", "--dlq-topic", "dlq",
-                                   "--group-id", "bench-run", "--metrics-address", "off", "--log-level", "error"])
+            return spawn(
+                decider,
+                [
+                    "run", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out",
+                    "--dlq-topic", "dlq",
+                    "--group-id", "bench-run", "--metrics-address", "off", "--log-level", "error",
+                ])
         case .replay:
-            return spawn(decider, ["replay", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out", "--dlq-topic", "dlq",
-                                   "--group-id", "bench-replay", "--from", "beginning", "--until", "end", "--log-level", "error"])
+            return spawn(
+                decider,
+                [
+                    "replay", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out",
+                    "--dlq-topic", "dlq",
+                    "--group-id", "bench-replay", "--from", "beginning", "--until", "end", "--log-level", "error",
+                ])
         }
     }
 
@@ -206,7 +244,8 @@ func measureLatency(_ contender: Contender) async throws -> (p50: Double, p99: D
     try await waitForOutputs(bootstrap, paced + 1)
     if contender.runsUntilStopped { child.signal(SIGTERM) }
     _ = child.wait()
-    let inputs = try await readAll(bootstrap, "in"), outputs = try await readAll(bootstrap, "out")
+    let inputs = try await readAll(bootstrap, "in")
+    let outputs = try await readAll(bootstrap, "out")
     var latencies: [Double] = []
     for (partition, sent) in inputs {
         for (input, output) in zip(sent, outputs[partition] ?? []) where input.offset > 0 || partition != 0 {
@@ -219,13 +258,18 @@ func measureLatency(_ contender: Contender) async throws -> (p50: Double, p99: D
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-print("corpus: \(total) executor run results of \(tasks) tasks (\(corpus[0].count) bytes) over \(keys) keys, \(partitions) partitions, 3 mock brokers; \(rounds) rounds")
+print(
+    "corpus: \(total) executor run results of \(tasks) tasks (\(corpus[0].count) bytes) over \(keys) keys, \(partitions) partitions, 3 mock brokers; \(rounds) rounds"
+)
 var results: [Contender: [Throughput]] = [:]
 for round in 1...rounds {
     for contender in Contender.allCases {
         let result = try await measureThroughput(contender)
         results[contender, default: []].append(result)
-        print(String(format: "round %d  %-13@ %9.0f outputs/s  %6.1f µs CPU/message", round, contender.rawValue as NSString, result.rate, result.cpuMicrosecondsPerMessage))
+        print(
+            String(
+                format: "round %d  %-13@ %9.0f outputs/s  %6.1f µs CPU/message", round, contender.rawValue as NSString,
+                result.rate, result.cpuMicrosecondsPerMessage))
     }
 }
 var latency: [Contender: (Double, Double)] = [:]
@@ -235,10 +279,16 @@ for contender in Contender.allCases where contender != .replay {
 let baseline = median(results[.cPassthrough]!.map(\.rate))
 let baselineCPU = median(results[.cPassthrough]!.map(\.cpuMicrosecondsPerMessage))
 let pythonRate = median(results[.pythonPeer]!.map(\.rate))
-print("\n| contender | outputs/s (median of \(rounds)) | vs C pass-through | vs Python peer | CPU µs/message | CPU vs C | latency p50 / p99 ms at \(pacedRate)/s |")
+print(
+    "\n| contender | outputs/s (median of \(rounds)) | vs C pass-through | vs Python peer | CPU µs/message | CPU vs C | latency p50 / p99 ms at \(pacedRate)/s |"
+)
 print("|---|---|---|---|---|---|---|")
 for contender in Contender.allCases {
-    let rate = median(results[contender]!.map(\.rate)), cpu = median(results[contender]!.map(\.cpuMicrosecondsPerMessage))
+    let rate = median(results[contender]!.map(\.rate))
+    let cpu = median(results[contender]!.map(\.cpuMicrosecondsPerMessage))
     let lat = latency[contender].map { String(format: "%.0f / %.0f", $0.0, $0.1) } ?? "n/a (a backfill)"
-    print(String(format: "| %@ | %.0f | %.2f | %.2f | %.1f | %.2f | %@ |", contender.rawValue as NSString, rate, rate / baseline, rate / pythonRate, cpu, cpu / baselineCPU, lat as NSString))
+    print(
+        String(
+            format: "| %@ | %.0f | %.2f | %.2f | %.1f | %.2f | %@ |", contender.rawValue as NSString, rate,
+            rate / baseline, rate / pythonRate, cpu, cpu / baselineCPU, lat as NSString))
 }

@@ -109,7 +109,10 @@ public struct RunSubmission: Sendable, Equatable {
     /// The variant the run tested (`metadata.variant`, contract section 3.3), if it named a valid one.
     public var variant: String?
 
-    public init(report: TestExecutionReport, analysis: PromptAnalysis?, schema: InputSchema, identity: RunIdentity, variant: String? = nil) {
+    public init(
+        report: TestExecutionReport, analysis: PromptAnalysis?, schema: InputSchema, identity: RunIdentity,
+        variant: String? = nil
+    ) {
         self.report = report
         self.analysis = analysis
         self.schema = schema
@@ -136,7 +139,8 @@ public struct Decision: Sendable, Equatable {
     /// `submission.identity.decisionKey(rulesFingerprint:)`.
     public init(
         submission: RunSubmission, rules: ScoringRules, rulesFingerprint: String, baseline: [BaselinePoint],
-        source: MessageSource, decidedAtMs: Int64, decisionID: DecisionKey? = nil, variantComparison: VariantComparison? = nil
+        source: MessageSource, decidedAtMs: Int64, decisionID: DecisionKey? = nil,
+        variantComparison: VariantComparison? = nil
     ) {
         self.decisionID = decisionID ?? submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
         self.submission = submission

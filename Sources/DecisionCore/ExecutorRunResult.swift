@@ -12,7 +12,9 @@ public struct TaskResult: Sendable, Equatable {
     public var errorMessage: String?
     public var attemptCount: Int?
 
-    public init(taskID: String, status: TaskStatus, executionTime: Double, errorMessage: String? = nil, attemptCount: Int? = nil) {
+    public init(
+        taskID: String, status: TaskStatus, executionTime: Double, errorMessage: String? = nil, attemptCount: Int? = nil
+    ) {
         self.taskID = taskID
         self.status = status
         self.executionTime = executionTime
@@ -74,7 +76,10 @@ public struct ExecutorRunResult: Sendable, Equatable {
     public var statistics: RunStatistics
     public var tasks: [TaskResult]
 
-    public init(runID: String, workflowID: String, startedAt: String, finishedAt: String, statistics: RunStatistics, tasks: [TaskResult]) {
+    public init(
+        runID: String, workflowID: String, startedAt: String, finishedAt: String, statistics: RunStatistics,
+        tasks: [TaskResult]
+    ) {
         self.runID = runID
         self.workflowID = workflowID
         self.startedAt = startedAt
@@ -110,7 +115,8 @@ public struct ExecutorRunResult: Sendable, Equatable {
         guard outcomes <= s.totalTasks else {
             throw InputRejection(
                 .inconsistent, field: "statistics.total_tasks",
-                "statistics.total_tasks \(s.totalTasks) is less than the succeeded, failed, timeout, cancelled and error tasks together (\(outcomes))")
+                "statistics.total_tasks \(s.totalTasks) is less than the succeeded, failed, timeout, cancelled and error tasks together (\(outcomes))"
+            )
         }
         let completed = s.effectiveCompletedTasks
         try Check.rateAgrees(
@@ -122,7 +128,9 @@ public struct ExecutorRunResult: Sendable, Equatable {
 extension TestExecutionReport {
     /// Builds the report from an executor run: the seed's `from_executor_result`, with the contract's fix
     /// (the success rate is checked against completed tasks, so runs with cancelled tasks are accepted).
-    public init(from run: ExecutorRunResult, patterns: ErrorPatterns, metadata: JSONObject? = nil) throws(InputRejection) {
+    public init(from run: ExecutorRunResult, patterns: ErrorPatterns, metadata: JSONObject? = nil)
+        throws(InputRejection)
+    {
         try run.validate()
         let s = run.statistics
         let completed = s.effectiveCompletedTasks

@@ -11,7 +11,9 @@ public struct BaselinePoint: Sendable, Equatable {
     }
 
     public init(_ report: TestExecutionReport) {
-        self.init(successRate: report.successRate, avgResponseTimeMs: report.avgResponseTimeMs, costPerRequest: report.costPerRequest)
+        self.init(
+            successRate: report.successRate, avgResponseTimeMs: report.avgResponseTimeMs,
+            costPerRequest: report.costPerRequest)
     }
 }
 
@@ -40,19 +42,28 @@ extension HistoryRules {
         let meanCost = baseline.reduce(0) { $0 + $1.costPerRequest } / count
         var found: [Regression] = []
         if report.successRate < meanSuccess - successRateDrop {
-            found.append(Regression(
-                code: .successRateRegression, observed: report.successRate, baseline: meanSuccess,
-                message: "success rate \(formatNumber(report.successRate)) is more than \(formatNumber(successRateDrop)) below the mean \(formatNumber(meanSuccess)) of the last \(baseline.count) runs"))
+            found.append(
+                Regression(
+                    code: .successRateRegression, observed: report.successRate, baseline: meanSuccess,
+                    message:
+                        "success rate \(formatNumber(report.successRate)) is more than \(formatNumber(successRateDrop)) below the mean \(formatNumber(meanSuccess)) of the last \(baseline.count) runs"
+                ))
         }
         if meanLatency > 0 && report.avgResponseTimeMs > meanLatency * latencyFactor {
-            found.append(Regression(
-                code: .latencyRegression, observed: report.avgResponseTimeMs, baseline: meanLatency,
-                message: "average response time \(formatNumber(report.avgResponseTimeMs)) ms is more than \(formatNumber(latencyFactor))× the mean \(formatNumber(meanLatency)) ms of the last \(baseline.count) runs"))
+            found.append(
+                Regression(
+                    code: .latencyRegression, observed: report.avgResponseTimeMs, baseline: meanLatency,
+                    message:
+                        "average response time \(formatNumber(report.avgResponseTimeMs)) ms is more than \(formatNumber(latencyFactor))× the mean \(formatNumber(meanLatency)) ms of the last \(baseline.count) runs"
+                ))
         }
         if meanCost > 0 && report.costPerRequest > meanCost * costFactor {
-            found.append(Regression(
-                code: .costRegression, observed: report.costPerRequest, baseline: meanCost,
-                message: "cost per request \(formatNumber(report.costPerRequest)) USD is more than \(formatNumber(costFactor))× the mean \(formatNumber(meanCost)) USD of the last \(baseline.count) runs"))
+            found.append(
+                Regression(
+                    code: .costRegression, observed: report.costPerRequest, baseline: meanCost,
+                    message:
+                        "cost per request \(formatNumber(report.costPerRequest)) USD is more than \(formatNumber(costFactor))× the mean \(formatNumber(meanCost)) USD of the last \(baseline.count) runs"
+                ))
         }
         return found
     }

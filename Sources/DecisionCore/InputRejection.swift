@@ -39,7 +39,9 @@ enum Check {
 
     static func nonNegative(_ value: Int, _ field: @autoclosure () -> String) throws(InputRejection) {
         guard value >= 0 else { throw .invalidValue(field(), "must be ≥ 0, got \(value)") }
-        guard value <= maximumCount else { throw .invalidValue(field(), "must be at most \(maximumCount), got \(value)") }
+        guard value <= maximumCount else {
+            throw .invalidValue(field(), "must be at most \(maximumCount), got \(value)")
+        }
     }
 
     static func nonNegative(_ value: Double, _ field: @autoclosure () -> String) throws(InputRejection) {
@@ -78,7 +80,8 @@ enum Check {
             let field = field()
             throw InputRejection(
                 .inconsistent, field: field,
-                "\(field) \(formatNumber(stated)) disagrees with \(explanation) = \(formatNumber(counted)) by more than 0.001")
+                "\(field) \(formatNumber(stated)) disagrees with \(explanation) = \(formatNumber(counted)) by more than 0.001"
+            )
         }
     }
 }

@@ -23,7 +23,10 @@ public struct PromptAnalysis: Sendable, Equatable {
     public var efficiencyScore: Double
     public var issues: [PromptIssue]
 
-    public init(promptID: String? = nil, overallScore: Double, clarityScore: Double, efficiencyScore: Double, issues: [PromptIssue] = []) {
+    public init(
+        promptID: String? = nil, overallScore: Double, clarityScore: Double, efficiencyScore: Double,
+        issues: [PromptIssue] = []
+    ) {
         self.promptID = promptID
         self.overallScore = overallScore
         self.clarityScore = clarityScore

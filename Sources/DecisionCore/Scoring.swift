@@ -36,37 +36,55 @@ extension ScoringRules {
         var reasons: [Reason] = []
         if let analysis {
             if analysis.overallScore < optimizationThreshold {
-                reasons.append(Reason(
-                    code: .lowOverallScore, observed: analysis.overallScore, threshold: optimizationThreshold,
-                    message: "overall score \(formatNumber(analysis.overallScore)) is below the optimization threshold \(formatNumber(optimizationThreshold))"))
+                reasons.append(
+                    Reason(
+                        code: .lowOverallScore, observed: analysis.overallScore, threshold: optimizationThreshold,
+                        message:
+                            "overall score \(formatNumber(analysis.overallScore)) is below the optimization threshold \(formatNumber(optimizationThreshold))"
+                    ))
             }
             let critical = analysis.criticalIssueCount
             if critical >= criticalIssueThreshold {
-                reasons.append(Reason(
-                    code: .criticalIssues, observed: Double(critical), threshold: Double(criticalIssueThreshold),
-                    message: "\(critical) critical issue\(critical == 1 ? "" : "s") reach\(critical == 1 ? "es" : "") the threshold of \(criticalIssueThreshold)"))
+                reasons.append(
+                    Reason(
+                        code: .criticalIssues, observed: Double(critical), threshold: Double(criticalIssueThreshold),
+                        message:
+                            "\(critical) critical issue\(critical == 1 ? "" : "s") reach\(critical == 1 ? "es" : "") the threshold of \(criticalIssueThreshold)"
+                    ))
             }
         }
         if report.successRate < minSuccessRate {
-            reasons.append(Reason(
-                code: .lowSuccessRate, observed: report.successRate, threshold: minSuccessRate,
-                message: "success rate \(formatNumber(report.successRate)) is below the minimum \(formatNumber(minSuccessRate))"))
+            reasons.append(
+                Reason(
+                    code: .lowSuccessRate, observed: report.successRate, threshold: minSuccessRate,
+                    message:
+                        "success rate \(formatNumber(report.successRate)) is below the minimum \(formatNumber(minSuccessRate))"
+                ))
         }
         if report.avgResponseTimeMs > maxAcceptableLatencyMs {
-            reasons.append(Reason(
-                code: .highLatency, observed: report.avgResponseTimeMs, threshold: maxAcceptableLatencyMs,
-                message: "average response time \(formatNumber(report.avgResponseTimeMs)) ms exceeds the maximum \(formatNumber(maxAcceptableLatencyMs)) ms"))
+            reasons.append(
+                Reason(
+                    code: .highLatency, observed: report.avgResponseTimeMs, threshold: maxAcceptableLatencyMs,
+                    message:
+                        "average response time \(formatNumber(report.avgResponseTimeMs)) ms exceeds the maximum \(formatNumber(maxAcceptableLatencyMs)) ms"
+                ))
         }
         if report.costPerRequest > maxCostPerRequest {
-            reasons.append(Reason(
-                code: .highCost, observed: report.costPerRequest, threshold: maxCostPerRequest,
-                message: "cost per request \(formatNumber(report.costPerRequest)) USD exceeds the maximum \(formatNumber(maxCostPerRequest)) USD"))
+            reasons.append(
+                Reason(
+                    code: .highCost, observed: report.costPerRequest, threshold: maxCostPerRequest,
+                    message:
+                        "cost per request \(formatNumber(report.costPerRequest)) USD exceeds the maximum \(formatNumber(maxCostPerRequest)) USD"
+                ))
         }
         let timeoutRate = report.timeoutErrorRate
         if timeoutRate > maxTimeoutErrorRate {
-            reasons.append(Reason(
-                code: .excessiveTimeouts, observed: timeoutRate, threshold: maxTimeoutErrorRate,
-                message: "timeout rate \(formatNumber(timeoutRate)) exceeds the maximum \(formatNumber(maxTimeoutErrorRate))"))
+            reasons.append(
+                Reason(
+                    code: .excessiveTimeouts, observed: timeoutRate, threshold: maxTimeoutErrorRate,
+                    message:
+                        "timeout rate \(formatNumber(timeoutRate)) exceeds the maximum \(formatNumber(maxTimeoutErrorRate))"
+                ))
         }
         return reasons
     }
@@ -88,7 +106,9 @@ extension ScoringRules {
     }
 
     /// Reasons, regressions against `baseline` and the strategy: everything the rules say about one run.
-    public func verdict(for report: TestExecutionReport, analysis: PromptAnalysis?, baseline: [BaselinePoint] = []) -> Verdict {
+    public func verdict(for report: TestExecutionReport, analysis: PromptAnalysis?, baseline: [BaselinePoint] = [])
+        -> Verdict
+    {
         let reasons = reasons(for: report, analysis: analysis)
         let regressions = history.regressions(of: report, against: baseline)
         let shouldOptimize = !reasons.isEmpty || (history.triggerOnRegression && !regressions.isEmpty)

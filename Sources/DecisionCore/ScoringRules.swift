@@ -48,26 +48,44 @@ public struct ScoringRules: Sendable, Equatable {
         try check(inRange(clarityEfficiencyGap, 0...100), "clarity_efficiency_gap", "must be between 0 and 100")
         try check(inRange(lowScoreThreshold, 0...100), "low_score_threshold", "must be between 0 and 100")
         try check(inRange(minSuccessRate, 0...1), "min_success_rate", "must be between 0 and 1")
-        try check(inRange(maxAcceptableLatencyMs, 0...limit), "max_acceptable_latency_ms", "must be a finite number ≥ 0")
+        try check(
+            inRange(maxAcceptableLatencyMs, 0...limit), "max_acceptable_latency_ms", "must be a finite number ≥ 0")
         try check(inRange(maxCostPerRequest, 0...limit), "max_cost_per_request", "must be a finite number ≥ 0")
         try check(inRange(maxTimeoutErrorRate, 0...1), "max_timeout_error_rate", "must be between 0 and 1")
-        for (key, patterns) in [("error_patterns.llm", errorPatterns.llm), ("error_patterns.validation", errorPatterns.validation)] {
+        for (key, patterns) in [
+            ("error_patterns.llm", errorPatterns.llm), ("error_patterns.validation", errorPatterns.validation),
+        ] {
             try check(!patterns.contains(where: \.isEmpty), key, "must not contain an empty pattern")
         }
         let h = history
-        try check((1...HistoryRules.maximumWindow).contains(h.baselineWindow), "baseline_window", "must be between 1 and \(HistoryRules.maximumWindow)")
-        try check((1...h.baselineWindow).contains(h.baselineMinRuns), "baseline_min_runs", "must be between 1 and baseline_window (\(h.baselineWindow))")
+        try check(
+            (1...HistoryRules.maximumWindow).contains(h.baselineWindow), "baseline_window",
+            "must be between 1 and \(HistoryRules.maximumWindow)")
+        try check(
+            (1...h.baselineWindow).contains(h.baselineMinRuns), "baseline_min_runs",
+            "must be between 1 and baseline_window (\(h.baselineWindow))")
         try check(inRange(h.successRateDrop, 0...1), "success_rate_drop", "must be between 0 and 1")
         try check(inRange(h.latencyFactor, 1...limit), "latency_factor", "must be a finite number ≥ 1")
         try check(inRange(h.costFactor, 1...limit), "cost_factor", "must be a finite number ≥ 1")
-        try check((1...VariantRules.maximumWindow).contains(variants.window), "variant_window", "must be between 1 and \(VariantRules.maximumWindow)")
-        try check(variants.alpha.isFinite && variants.alpha > 0 && variants.alpha < 1, "variant_alpha", "must be greater than 0 and less than 1")
+        try check(
+            (1...VariantRules.maximumWindow).contains(variants.window), "variant_window",
+            "must be between 1 and \(VariantRules.maximumWindow)")
+        try check(
+            variants.alpha.isFinite && variants.alpha > 0 && variants.alpha < 1, "variant_alpha",
+            "must be greater than 0 and less than 1")
     }
 
     /// Every effective value as `key=value` lines in key order: the input of the fingerprint.
     public var canonicalText: String {
         func list(_ values: [String]) -> String {
-            "[" + values.map { "\"" + $0.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? String($0) : "\\u{\(String($0.value, radix: 16))}" }.joined() + "\"" }.joined(separator: ",") + "]"
+            "["
+                + values.map {
+                    "\""
+                        + $0.unicodeScalars.map {
+                            $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20
+                                ? String($0) : "\\u{\(String($0.value, radix: 16))}"
+                        }.joined() + "\""
+                }.joined(separator: ",") + "]"
         }
         let lines = [
             "baseline_min_runs=\(history.baselineMinRuns)",
@@ -89,10 +107,13 @@ public struct ScoringRules: Sendable, Equatable {
         ]
         // Variant keys join the text only when they differ from their defaults, so rules written before
         // they existed keep their fingerprint and an upgrade decides no run twice (contract section 3.3).
-        let variantLines = variants == VariantRules() ? [] : [
-            "variant_alpha=\(variants.alpha)",
-            "variant_window=\(variants.window)",
-        ]
+        let variantLines =
+            variants == VariantRules()
+            ? []
+            : [
+                "variant_alpha=\(variants.alpha)",
+                "variant_window=\(variants.window)",
+            ]
         return "optimizer.rules/v1\n" + (lines + variantLines).joined(separator: "\n") + "\n"
     }
 

@@ -107,7 +107,8 @@ public struct TestExecutionReport: Sendable, Equatable {
         guard accounted <= totalTests else {
             throw InputRejection(
                 .inconsistent, field: "total_tests",
-                "total_tests \(totalTests) is less than successful_tests + failed_tests + cancelled_tests = \(accounted)")
+                "total_tests \(totalTests) is less than successful_tests + failed_tests + cancelled_tests = \(accounted)"
+            )
         }
     }
 }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The settings of variant comparison (contract section 3.3). Its thresholds for latency, cost and the
@@ -135,10 +135,15 @@ public struct VariantTable: Sendable, Equatable {
         if let existing = entries.firstIndex(where: { $0.name == variant }) {
             index = existing
         } else {
-            if entries.count == VariantRules.maximumVariants, let oldest = entries.indices.min(by: { entries[$0].lastDecided < entries[$1].lastDecided }) {
+            if entries.count == VariantRules.maximumVariants,
+                let oldest = entries.indices.min(by: { entries[$0].lastDecided < entries[$1].lastDecided })
+            {
                 entries.remove(at: oldest)
             }
-            entries.append(Entry(name: variant, baseline: recordedBaseline ?? lastDecidedVariant, window: VariantWindow(capacity: window), lastDecided: 0))
+            entries.append(
+                Entry(
+                    name: variant, baseline: recordedBaseline ?? lastDecidedVariant,
+                    window: VariantWindow(capacity: window), lastDecided: 0))
             index = entries.count - 1
         }
         entries[index].window.append(run)
@@ -150,8 +155,12 @@ public struct VariantTable: Sendable, Equatable {
     /// variant is not in the table.
     public func compare(_ variant: String, rules: ScoringRules) -> VariantComparison? {
         guard let entry = entries.first(where: { $0.name == variant }) else { return nil }
-        let baselineTotals = entry.baseline.flatMap { name in entries.first { $0.name == name } }?.window.totals ?? VariantWindow.Totals()
-        return VariantComparison(variant: entry.name, baselineVariant: entry.baseline, totals: entry.window.totals, baselineTotals: baselineTotals, rules: rules)
+        let baselineTotals =
+            entry.baseline.flatMap { name in entries.first { $0.name == name } }?.window.totals
+            ?? VariantWindow.Totals()
+        return VariantComparison(
+            variant: entry.name, baselineVariant: entry.baseline, totals: entry.window.totals,
+            baselineTotals: baselineTotals, rules: rules)
     }
 }
 
@@ -193,7 +202,10 @@ public struct VariantComparison: Sendable, Equatable {
     public var costPerRequest: Mean
     public var verdict: VariantVerdict
 
-    init(variant: String, baselineVariant: String?, totals: VariantWindow.Totals, baselineTotals: VariantWindow.Totals, rules: ScoringRules) {
+    init(
+        variant: String, baselineVariant: String?, totals: VariantWindow.Totals, baselineTotals: VariantWindow.Totals,
+        rules: ScoringRules
+    ) {
         self.variant = variant
         self.baselineVariant = baselineVariant
         runs = totals.runs
@@ -224,11 +236,16 @@ public struct VariantComparison: Sendable, Equatable {
         guard runs >= history.baselineMinRuns, baselineRuns >= history.baselineMinRuns else { return .insufficientData }
         let significant = successRate.pValue.map { $0 < rules.variants.alpha } ?? false
         let difference = successRate.difference ?? 0
-        let latency = avgResponseTimeMs.ratio, cost = costPerRequest.ratio
-        if (significant && difference < 0) || latency.map({ $0 > history.latencyFactor }) == true || cost.map({ $0 > history.costFactor }) == true {
+        let latency = avgResponseTimeMs.ratio
+        let cost = costPerRequest.ratio
+        if (significant && difference < 0) || latency.map({ $0 > history.latencyFactor }) == true
+            || cost.map({ $0 > history.costFactor }) == true
+        {
             return .regressed
         }
-        if (significant && difference > 0) || latency.map({ $0 < 1 / history.latencyFactor }) == true || cost.map({ $0 < 1 / history.costFactor }) == true {
+        if (significant && difference > 0) || latency.map({ $0 < 1 / history.latencyFactor }) == true
+            || cost.map({ $0 < 1 / history.costFactor }) == true
+        {
             return .improved
         }
         return .inconclusive

@@ -69,9 +69,11 @@ public actor DecisionStateStore {
                 continue
             }
             if expired.insert(input.partition).inserted { partitions[input.partition]!.expire(nowMs: nowMs) }
-            let source = MessageSource(topic: input.topic, partition: input.partition, offset: input.offset, timestampMs: input.timestampMs)
+            let source = MessageSource(
+                topic: input.topic, partition: input.partition, offset: input.offset, timestampMs: input.timestampMs)
             let outcome = input.value.withUnsafeBytes { bytes in
-                decider.process(bytes, source: source, nowMs: nowMs, state: &partitions[input.partition]!, scratch: scratch)
+                decider.process(
+                    bytes, source: source, nowMs: nowMs, state: &partitions[input.partition]!, scratch: scratch)
             }
             results.append(outcome)
         }

@@ -29,7 +29,10 @@ public struct PartitionState: Sendable {
         var lastDecision = 0
     }
 
-    public init(retentionMs: Int64?, capacity: Int, historyWindow: Int, variantWindow: Int = VariantRules().window, maximumWorkflows: Int = 100_000) {
+    public init(
+        retentionMs: Int64?, capacity: Int, historyWindow: Int, variantWindow: Int = VariantRules().window,
+        maximumWorkflows: Int = 100_000
+    ) {
         self.retentionMs = retentionMs
         self.capacity = max(1, capacity)
         self.historyWindow = historyWindow
@@ -55,10 +58,15 @@ public struct PartitionState: Sendable {
         guard decided.insert(key).inserted else { return }
         order.append((key, atMs))
         decisionsRecorded += 1
-        let window = historyWindow, variantWindow = variantWindow, decisions = decisionsRecorded
+        let window = historyWindow
+        let variantWindow = variantWindow
+        let decisions = decisionsRecorded
         modifyWorkflow(workflowID, historyWindow: window) { workflow in
             workflow.history.append(point)
-            if let variant { workflow.variants.record(variant.name, run: variant.run, window: variantWindow, recordedBaseline: recordedBaseline) }
+            if let variant {
+                workflow.variants.record(
+                    variant.name, run: variant.run, window: variantWindow, recordedBaseline: recordedBaseline)
+            }
             workflow.lastDecision = decisions
         }
         if workflows.count > maximumWorkflows { forgetLeastRecentWorkflows() }
@@ -66,7 +74,9 @@ public struct PartitionState: Sendable {
     }
 
     /// In-place access, so the workflow's arrays are not copied on every decision.
-    private mutating func modifyWorkflow(_ workflowID: String, historyWindow: Int, _ body: (inout WorkflowState) -> Void) {
+    private mutating func modifyWorkflow(
+        _ workflowID: String, historyWindow: Int, _ body: (inout WorkflowState) -> Void
+    ) {
         body(&workflows[workflowID, default: WorkflowState(history: WorkflowHistory(window: historyWindow))])
     }
 
@@ -77,7 +87,8 @@ public struct PartitionState: Sendable {
     }
 
     private mutating func forgetLeastRecentWorkflows() {
-        let victims = workflows.sorted { $0.value.lastDecision < $1.value.lastDecision }.prefix(max(1, maximumWorkflows / 10))
+        let victims = workflows.sorted { $0.value.lastDecision < $1.value.lastDecision }.prefix(
+            max(1, maximumWorkflows / 10))
         for victim in victims { workflows[victim.key] = nil }
     }
 

@@ -20,7 +20,8 @@ struct KafkaHandle: @unchecked Sendable {
 final class ClientContext: @unchecked Sendable {
     let logger: Logger
     let secrets: [String]
-    var rebalance: ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+    var rebalance:
+        ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
 
     init(logger: Logger, secrets: [String]) {
         self.logger = logger
@@ -35,7 +36,9 @@ final class ClientContext: @unchecked Sendable {
         rd_kafka_conf_set_log_cb(conf) { rk, level, facility, text in
             guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
             let context = Unmanaged<ClientContext>.fromOpaque(opaque).takeUnretainedValue()
-            context.log(level: level, facility: facility.map { String(cString: $0) } ?? "", text: text.map { String(cString: $0) } ?? "")
+            context.log(
+                level: level, facility: facility.map { String(cString: $0) } ?? "",
+                text: text.map { String(cString: $0) } ?? "")
         }
         return opaque
     }
@@ -99,16 +102,23 @@ struct PartitionList {
     init(_ offsets: [TopicPartitionOffset]) {
         pointer = rd_kafka_topic_partition_list_new(Int32(max(1, offsets.count)))
         for entry in offsets {
-            rd_kafka_topic_partition_list_add(pointer, entry.topicPartition.topic, entry.topicPartition.partition).pointee.offset = entry.offset
+            rd_kafka_topic_partition_list_add(pointer, entry.topicPartition.topic, entry.topicPartition.partition)
+                .pointee.offset = entry.offset
         }
     }
 
     func destroy() { rd_kafka_topic_partition_list_destroy(pointer) }
 
-    static func elements(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [(TopicPartitionOffset, rd_kafka_resp_err_t)] {
+    static func elements(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [(
+        TopicPartitionOffset, rd_kafka_resp_err_t
+    )] {
         (0..<Int(list.pointee.cnt)).map { index in
             let element = list.pointee.elems[index]
-            return (TopicPartitionOffset(TopicPartition(String(cString: element.topic), element.partition), offset: element.offset), element.err)
+            return (
+                TopicPartitionOffset(
+                    TopicPartition(String(cString: element.topic), element.partition), offset: element.offset),
+                element.err
+            )
         }
     }
 

@@ -73,7 +73,8 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     /// Parses `key=value` (the `--kafka-option` form) into the configuration.
     public mutating func set(option: String) throws(KafkaError) {
         guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
-            throw KafkaError(.configuration, "Kafka option \"\(Self.redactedOption(option))\" must have the form key=value")
+            throw KafkaError(
+                .configuration, "Kafka option \"\(Self.redactedOption(option))\" must have the form key=value")
         }
         properties[String(option[..<equals]).trimmingSpaces] = String(option[option.index(after: equals)...])
     }
@@ -81,8 +82,11 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     /// Whether a property holds a secret: passwords, keys, tokens, and anything named like them.
     public static func isSensitive(_ key: String) -> Bool {
         let lowered = key.lowercased()
-        return ["password", "secret", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key", "ssl.keystore", "token", "credentials", "sasl.jaas"]
-            .contains { lowered.contains($0) }
+        return [
+            "password", "secret", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key", "ssl.keystore", "token",
+            "credentials", "sasl.jaas",
+        ]
+        .contains { lowered.contains($0) }
     }
 
     /// The secret values, for scrubbing from librdkafka's own log lines.
@@ -112,9 +116,11 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
             let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
             guard result == RD_KAFKA_CONF_OK else {
                 rd_kafka_conf_destroy(conf)
-                let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let reason = String(
+                    decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if Self.isSensitive(key) {
-                    throw KafkaError(.configuration, "librdkafka rejects the value of Kafka option \(key) (value redacted)")
+                    throw KafkaError(
+                        .configuration, "librdkafka rejects the value of Kafka option \(key) (value redacted)")
                 }
                 throw KafkaError(.configuration, "librdkafka rejects Kafka option \(key)=\(value): \(reason)")
             }

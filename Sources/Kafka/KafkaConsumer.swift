@@ -63,7 +63,8 @@ public final class KafkaConsumer: Sendable {
         let state = ConsumerState()
         self.context = context
         self.state = state
-        let (rk, opaque) = try makeClient(type: RD_KAFKA_CONSUMER, configuration: configuration, context: context) { conf in
+        let (rk, opaque) = try makeClient(type: RD_KAFKA_CONSUMER, configuration: configuration, context: context) {
+            conf in
             rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
                 guard let rk, let partitions, let opaque else { return }
                 Unmanaged<ClientContext>.fromOpaque(opaque).takeUnretainedValue().rebalance?(rk, err, partitions)
@@ -79,13 +80,16 @@ public final class KafkaConsumer: Sendable {
         self.thread = thread
         context.rebalance = { rk, err, list in
             Self.handleRebalance(
-                rk: rk, err: err, list: list, hook: rebalanceHook, hookTimeout: rebalanceHookTimeout, state: state, thread: thread, logger: logger)
+                rk: rk, err: err, list: list, hook: rebalanceHook, hookTimeout: rebalanceHookTimeout, state: state,
+                thread: thread, logger: logger)
         }
     }
 
     deinit {
         if !closed.isSet {
-            let handle = handle, state = state, opaque = opaque
+            let handle = handle
+            let state = state
+            let opaque = opaque
             thread.submit {
                 rd_kafka_consumer_close(handle.pointer)
                 Self.destroy(handle: handle, state: state, opaque: opaque)
@@ -124,7 +128,9 @@ public final class KafkaConsumer: Sendable {
         try await onThread { rk in
             var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
             let err = rd_kafka_assignment(rk, &list)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(code: err, "read the assignment") }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+                throw KafkaError(code: err, "read the assignment")
+            }
             defer { rd_kafka_topic_partition_list_destroy(list) }
             return PartitionList.elements(of: list).map(\.0.topicPartition)
         }
@@ -134,8 +140,12 @@ public final class KafkaConsumer: Sendable {
 
     /// Waits up to `timeout` for at least one message, then takes what else is ready, up to
     /// `maxMessages`. Returns an empty batch when nothing arrived in time.
-    public func nextBatch(maxMessages: Int = 1000, timeout: Duration = .milliseconds(500)) async throws -> [KafkaMessage] {
-        let thread = thread, state = state, logger = logger
+    public func nextBatch(maxMessages: Int = 1000, timeout: Duration = .milliseconds(500)) async throws
+        -> [KafkaMessage]
+    {
+        let thread = thread
+        let state = state
+        let logger = logger
         return try await onThread { rk in
             let deadline = ContinuousClock.now + timeout
             let generation = state.generation
@@ -162,7 +172,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Batches as an async sequence, ending when the task is cancelled or the consumer closes.
-    public func batches(maxMessages: Int = 1000, timeout: Duration = .milliseconds(500)) -> AsyncThrowingStream<[KafkaMessage], Error> {
+    public func batches(maxMessages: Int = 1000, timeout: Duration = .milliseconds(500)) -> AsyncThrowingStream<
+        [KafkaMessage], Error
+    > {
         AsyncThrowingStream { [self] in
             while !Task.isCancelled && !closed.isSet {
                 let batch = try await nextBatch(maxMessages: maxMessages, timeout: timeout)
@@ -172,7 +184,9 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    private static func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout [KafkaMessage], logger: Logger) throws {
+    private static func take(
+        _ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout [KafkaMessage], logger: Logger
+    ) throws {
         defer { rd_kafka_message_destroy(message) }
         let m = message.pointee
         guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -221,7 +235,9 @@ public final class KafkaConsumer: Sendable {
         while true {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else {
-                throw KafkaError(.timedOut, code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, "commit offsets: no answer from the group coordinator within \(timeout)")
+                throw KafkaError(
+                    .timedOut, code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue,
+                    "commit offsets: no answer from the group coordinator within \(timeout)")
             }
             guard let event = rd_kafka_queue_poll(queue, min(remaining.milliseconds, 100)) else { continue }
             defer { rd_kafka_event_destroy(event) }
@@ -230,7 +246,9 @@ public final class KafkaConsumer: Sendable {
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET else {
                 throw KafkaError(code: result, "commit offsets")
             }
-            if let committed = rd_kafka_event_topic_partition_list(event), let error = PartitionList.firstError(of: committed, "commit offset for") {
+            if let committed = rd_kafka_event_topic_partition_list(event),
+                let error = PartitionList.firstError(of: committed, "commit offset for")
+            {
                 throw error
             }
             return
@@ -239,7 +257,9 @@ public final class KafkaConsumer: Sendable {
 
     /// The committed positions of the group for `partitions` (librdkafka's invalid offset, -1001, where
     /// none is committed; `TopicPartitionOffset.stored` is -1000, a different sentinel).
-    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws -> [TopicPartitionOffset] {
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws
+        -> [TopicPartitionOffset]
+    {
         try await onThread { rk in
             let list = PartitionList(partitions)
             defer { list.destroy() }
@@ -250,22 +270,33 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The low and high watermarks of a partition, asked of its leader.
-    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) async throws -> (low: Int64, high: Int64) {
+    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) async throws -> (
+        low: Int64, high: Int64
+    ) {
         try await onThread { rk in
-            var low: Int64 = 0, high: Int64 = 0
-            let err = rd_kafka_query_watermark_offsets(rk, partition.topic, partition.partition, &low, &high, timeout.milliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: err, "query watermarks of \(partition)") }
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(
+                rk, partition.topic, partition.partition, &low, &high, timeout.milliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(code: err, "query watermarks of \(partition)")
+            }
             return (low, high)
         }
     }
 
     /// The watermarks librdkafka last saw for a partition (no request is made); `nil` before any fetch.
-    public func cachedWatermarks(_ partitions: [TopicPartition]) async throws -> [TopicPartition: (low: Int64, high: Int64)] {
+    public func cachedWatermarks(_ partitions: [TopicPartition]) async throws -> [TopicPartition: (
+        low: Int64, high: Int64
+    )] {
         try await onThread { rk in
             var result: [TopicPartition: (low: Int64, high: Int64)] = [:]
             for partition in partitions {
-                var low: Int64 = -1, high: Int64 = -1
-                if rd_kafka_get_watermark_offsets(rk, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 {
+                var low: Int64 = -1
+                var high: Int64 = -1
+                if rd_kafka_get_watermark_offsets(rk, partition.topic, partition.partition, &low, &high)
+                    == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0
+                {
                     result[partition] = (low, high)
                 }
             }
@@ -274,7 +305,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The offset of the first message at or after each time (ms since the epoch); -1 where none is.
-    public func offsetsForTimes(_ times: [TopicPartitionOffset], timeout: Duration = .seconds(10)) async throws -> [TopicPartitionOffset] {
+    public func offsetsForTimes(_ times: [TopicPartitionOffset], timeout: Duration = .seconds(10)) async throws
+        -> [TopicPartitionOffset]
+    {
         try await onThread { rk in
             let list = PartitionList(times)
             defer { list.destroy() }
@@ -338,7 +371,12 @@ public final class KafkaConsumer: Sendable {
     public func close(timeout: Duration = .seconds(30)) async {
         guard !closed.isSet else { return }
         closed.set()
-        let handle = handle, state = state, opaque = opaque, logger = logger, thread = thread, released = released
+        let handle = handle
+        let state = state
+        let opaque = opaque
+        let logger = logger
+        let thread = thread
+        let released = released
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             thread.submit {
                 // The queue-based close keeps serving this thread's jobs (a revoke hook may commit) and
@@ -364,7 +402,9 @@ public final class KafkaConsumer: Sendable {
                     Self.destroy(handle: handle, state: state, opaque: opaque)
                     continuation.resume()
                 } else {
-                    logger.warning("consumer close did not finish within \(timeout) (requests to the group coordinator unanswered); the client is freed in the background and the coordinator drops the member after its session timeout")
+                    logger.warning(
+                        "consumer close did not finish within \(timeout) (requests to the group coordinator unanswered); the client is freed in the background and the coordinator drops the member after its session timeout"
+                    )
                     // Freeing blocks until librdkafka's outstanding requests end: not the caller's wait.
                     continuation.resume()
                     Self.destroy(handle: handle, state: state, opaque: opaque)
@@ -393,7 +433,8 @@ public final class KafkaConsumer: Sendable {
     /// calls after the client is freed fail.
     private func onThread<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
         guard !released.isSet else { throw KafkaError(.failed, "the consumer is closed") }
-        let handle = handle, state = state
+        let handle = handle
+        let state = state
         return try await thread.perform {
             guard !state.destroyed else { throw KafkaError(.failed, "the consumer is closed") }
             return try body(handle.pointer)
@@ -420,13 +461,19 @@ public final class KafkaConsumer: Sendable {
             }
             let deadline = ContinuousClock.now + hookTimeout
             thread.serve(until: { done.isSet || ContinuousClock.now >= deadline })
-            if !done.isSet { logger.error("the rebalance hook did not finish within \(hookTimeout) (\(kind)); the rebalance goes on without it") }
+            if !done.isSet {
+                logger.error(
+                    "the rebalance hook did not finish within \(hookTimeout) (\(kind)); the rebalance goes on without it"
+                )
+            }
         }
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             state.everAssigned = true
             if cooperative {
-                if let error = rd_kafka_incremental_assign(rk, list) { logger.error("\(KafkaError(consuming: error, "incremental assign"))") }
+                if let error = rd_kafka_incremental_assign(rk, list) {
+                    logger.error("\(KafkaError(consuming: error, "incremental assign"))")
+                }
                 state.assigned.formUnion(partitions)
             } else {
                 let result = rd_kafka_assign(rk, list)
@@ -437,10 +484,13 @@ public final class KafkaConsumer: Sendable {
             callHook(.assigned)
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(rk) != 0
-            logger.info("partitions \(lost ? "lost" : "revoked"): \(partitions.map(\.description).joined(separator: ", "))")
+            logger.info(
+                "partitions \(lost ? "lost" : "revoked"): \(partitions.map(\.description).joined(separator: ", "))")
             callHook(lost ? .lost : .revoked)
             if cooperative {
-                if let error = rd_kafka_incremental_unassign(rk, list) { logger.error("\(KafkaError(consuming: error, "incremental unassign"))") }
+                if let error = rd_kafka_incremental_unassign(rk, list) {
+                    logger.error("\(KafkaError(consuming: error, "incremental unassign"))")
+                }
                 state.assigned.subtract(partitions)
             } else {
                 rd_kafka_assign(rk, nil)
@@ -512,7 +562,9 @@ extension UnsafeMutableRawPointer {
 func fetchPartitionCount(_ rk: OpaquePointer, topic: String, timeout: Duration) throws -> Int {
     var metadata: UnsafePointer<rd_kafka_metadata_t>?
     let err = rd_kafka_metadata(rk, 1, nil, &metadata, timeout.milliseconds)
-    guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError(code: err, "read metadata of topic \(topic)") }
+    guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+        throw KafkaError(code: err, "read metadata of topic \(topic)")
+    }
     defer { rd_kafka_metadata_destroy(metadata) }
     for index in 0..<Int(metadata.pointee.topic_cnt) {
         let entry = metadata.pointee.topics[index]
@@ -537,7 +589,10 @@ extension KafkaMessage {
             var bytes: UnsafeRawPointer?
             var size = 0
             while rd_kafka_header_get_all(native, index, &name, &bytes, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "", bytes.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+                headers.append(
+                    KafkaHeader(
+                        name.map { String(cString: $0) } ?? "",
+                        bytes.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
                 index += 1
             }
         }

@@ -25,7 +25,8 @@ public final class KafkaProducer: Sendable {
         if let transactionalID { configuration["transactional.id"] = transactionalID }
         self.logger = logger
         let context = ClientContext(logger: logger, secrets: configuration.secretValues)
-        let (rk, opaque) = try makeClient(type: RD_KAFKA_PRODUCER, configuration: configuration, context: context) { conf in
+        let (rk, opaque) = try makeClient(type: RD_KAFKA_PRODUCER, configuration: configuration, context: context) {
+            conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
                 guard let message, let token = message.pointee._private else { return }
                 Unmanaged<DeliveryToken>.fromOpaque(token).takeRetainedValue().complete(message.pointee)
@@ -40,7 +41,8 @@ public final class KafkaProducer: Sendable {
     deinit {
         if !closed.isSet {
             poller.stop()
-            let handle = handle, opaque = opaque
+            let handle = handle
+            let opaque = opaque
             control.submit {
                 rd_kafka_destroy(handle.pointer)
                 ClientContext.release(opaque.pointer)
@@ -100,7 +102,9 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    private static func produce(_ rk: OpaquePointer, _ record: ProducerRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
+    private static func produce(_ rk: OpaquePointer, _ record: ProducerRecord, opaque: UnsafeMutableRawPointer)
+        -> OpaquePointer?
+    {
         record.topic.withCString { topic in
             record.value.withUnsafeBytes { value in
                 withKey(record.key) { key in
@@ -108,23 +112,33 @@ public final class KafkaProducer: Sendable {
                         var fields: [rd_kafka_vu_t] = []
                         fields.reserveCapacity(6 + record.headers.count)
                         var field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_TOPIC; field.u.cstr = topic; fields.append(field)
+                        field.vtype = RD_KAFKA_VTYPE_TOPIC
+                        field.u.cstr = topic
+                        fields.append(field)
                         field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_PARTITION; field.u.i32 = record.partition ?? -1; fields.append(field)
+                        field.vtype = RD_KAFKA_VTYPE_PARTITION
+                        field.u.i32 = record.partition ?? -1
+                        fields.append(field)
                         field = rd_kafka_vu_t()
                         field.vtype = RD_KAFKA_VTYPE_VALUE
-                        field.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress); field.u.mem.size = value.count
+                        field.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                        field.u.mem.size = value.count
                         fields.append(field)
                         if let key {
                             field = rd_kafka_vu_t()
                             field.vtype = RD_KAFKA_VTYPE_KEY
-                            field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress); field.u.mem.size = key.count
+                            field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                            field.u.mem.size = key.count
                             fields.append(field)
                         }
                         field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_MSGFLAGS; field.u.i = RD_KAFKA_MSG_F_COPY; fields.append(field)
+                        field.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        field.u.i = RD_KAFKA_MSG_F_COPY
+                        fields.append(field)
                         field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_OPAQUE; field.u.ptr = opaque; fields.append(field)
+                        field.vtype = RD_KAFKA_VTYPE_OPAQUE
+                        field.u.ptr = opaque
+                        fields.append(field)
                         for header in headers {
                             field = rd_kafka_vu_t()
                             field.vtype = RD_KAFKA_VTYPE_HEADER
@@ -158,7 +172,9 @@ public final class KafkaProducer: Sendable {
             guard let value = header.value else { return (UnsafePointer(name), nil, -1) }
             let copy = malloc(max(1, value.count))!
             allocations.append(copy)
-            value.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(copy), byteCount: value.count) }
+            value.withUnsafeBytes {
+                copy.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(copy), byteCount: value.count)
+            }
             return (UnsafePointer(name), UnsafeRawPointer(copy), value.count)
         }
         return body(native)
@@ -187,7 +203,9 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Adds the consumer's positions to the transaction, committed with it.
-    public func sendOffsetsToTransaction(_ positions: [TopicPartitionOffset], consumer: KafkaConsumer, timeout: Duration = .seconds(30)) async throws {
+    public func sendOffsetsToTransaction(
+        _ positions: [TopicPartitionOffset], consumer: KafkaConsumer, timeout: Duration = .seconds(30)
+    ) async throws {
         try await transactional("send offsets to transaction") { rk in
             let list = PartitionList(positions)
             defer { list.destroy() }
@@ -205,7 +223,9 @@ public final class KafkaProducer: Sendable {
         try await transactional("abort transaction") { rk in rd_kafka_abort_transaction(rk, timeout.milliseconds) }
     }
 
-    private func transactional(_ what: String, _ call: @escaping @Sendable (OpaquePointer) -> OpaquePointer?) async throws {
+    private func transactional(_ what: String, _ call: @escaping @Sendable (OpaquePointer) -> OpaquePointer?)
+        async throws
+    {
         let handle = handle
         try await control.perform {
             if let error = call(handle.pointer) { throw KafkaError(consuming: error, what) }
@@ -219,12 +239,16 @@ public final class KafkaProducer: Sendable {
     public func close(timeout: Duration = .seconds(30)) async {
         guard !closed.isSet else { return }
         closed.set()
-        let handle = handle, opaque = opaque, logger = logger, poller = poller
+        let handle = handle
+        let opaque = opaque
+        let logger = logger
+        let poller = poller
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             control.submit {
                 let err = rd_kafka_flush(handle.pointer, timeout.milliseconds)
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    logger.error("producer close: \(rd_kafka_outq_len(handle.pointer)) messages undelivered after \(timeout)")
+                    logger.error(
+                        "producer close: \(rd_kafka_outq_len(handle.pointer)) messages undelivered after \(timeout)")
                     rd_kafka_purge(handle.pointer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
                     rd_kafka_poll(handle.pointer, 0)
                 }
@@ -272,7 +296,10 @@ final class DeliveryBatch: Sendable {
     }
 
     func resolve(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
-        let finished = state.withLock { state -> (CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>, [Result<DeliveryReport, KafkaError>])? in
+        let finished = state.withLock {
+            state -> (
+                CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>, [Result<DeliveryReport, KafkaError>]
+            )? in
             state.results[index] = result
             state.remaining -= 1
             guard state.remaining == 0, let continuation = state.continuation else { return nil }
@@ -305,9 +332,15 @@ final class DeliveryToken {
     func complete(_ message: rd_kafka_message_t) {
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
             let topic = String(cString: rd_kafka_topic_name(message.rkt))
-            completion(.success(DeliveryReport(topicPartition: TopicPartition(topic, message.partition), offset: message.offset)))
+            completion(
+                .success(
+                    DeliveryReport(topicPartition: TopicPartition(topic, message.partition), offset: message.offset)))
         } else {
-            completion(.failure(KafkaError(code: message.err, "deliver to \(String(cString: rd_kafka_topic_name(message.rkt)))[\(message.partition)]")))
+            completion(
+                .failure(
+                    KafkaError(
+                        code: message.err,
+                        "deliver to \(String(cString: rd_kafka_topic_name(message.rkt)))[\(message.partition)]")))
         }
     }
 }

@@ -4,9 +4,22 @@ import Logging
 
 /// Kafka protocol request types, for fault injection.
 public enum KafkaAPI: Int16, Sendable, CaseIterable {
-    case produce = 0, fetch = 1, listOffsets = 2, metadata = 3, offsetCommit = 8, offsetFetch = 9
-    case findCoordinator = 10, joinGroup = 11, heartbeat = 12, leaveGroup = 13, syncGroup = 14
-    case initProducerID = 22, addPartitionsToTxn = 24, addOffsetsToTxn = 25, endTxn = 26, txnOffsetCommit = 28
+    case produce = 0
+    case fetch = 1
+    case listOffsets = 2
+    case metadata = 3
+    case offsetCommit = 8
+    case offsetFetch = 9
+    case findCoordinator = 10
+    case joinGroup = 11
+    case heartbeat = 12
+    case leaveGroup = 13
+    case syncGroup = 14
+    case initProducerID = 22
+    case addPartitionsToTxn = 24
+    case addOffsetsToTxn = 25
+    case endTxn = 26
+    case txnOffsetCommit = 28
 }
 
 /// Kafka protocol error codes worth injecting.
@@ -43,7 +56,8 @@ public final class MockCluster: Sendable {
         var configuration = KafkaConfiguration(bootstrapServers: "")
         configuration["bootstrap.servers"] = nil
         configuration["client.id"] = "mock-cluster-host"
-        let (rk, opaque) = try makeClient(type: RD_KAFKA_PRODUCER, configuration: configuration, context: ClientContext(logger: logger, secrets: []))
+        let (rk, opaque) = try makeClient(
+            type: RD_KAFKA_PRODUCER, configuration: configuration, context: ClientContext(logger: logger, secrets: []))
         guard let mock = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
             rd_kafka_destroy(rk)
             ClientContext.release(opaque)
@@ -68,7 +82,8 @@ public final class MockCluster: Sendable {
     }
 
     public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
-        let err = rd_kafka_mock_topic_create(cluster.pointer, name, Int32(partitions), Int32(min(replicationFactor, brokerCount)))
+        let err = rd_kafka_mock_topic_create(
+            cluster.pointer, name, Int32(partitions), Int32(min(replicationFactor, brokerCount)))
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: err, "create topic \(name)") }
     }
 
@@ -83,7 +98,9 @@ public final class MockCluster: Sendable {
 
     /// Delays every response of `broker` by `milliseconds`.
     public func setRoundTripTime(_ broker: Int32, milliseconds: Int) throws(KafkaError) {
-        try check(rd_kafka_mock_broker_set_rtt(cluster.pointer, broker, Int32(milliseconds)), "set round-trip time of broker \(broker)")
+        try check(
+            rd_kafka_mock_broker_set_rtt(cluster.pointer, broker, Int32(milliseconds)),
+            "set round-trip time of broker \(broker)")
     }
 
     /// The next requests of type `api`, on any broker, fail with `errors` in order.
@@ -93,17 +110,22 @@ public final class MockCluster: Sendable {
     }
 
     /// Makes broker `broker` answer its next `api` request after `delay`, with `error` (nil: no error).
-    public func delayNextRequest(_ api: KafkaAPI, on broker: Int32, by delay: Duration, error: KafkaProtocolError? = nil) throws(KafkaError) {
+    public func delayNextRequest(
+        _ api: KafkaAPI, on broker: Int32, by delay: Duration, error: KafkaProtocolError? = nil
+    ) throws(KafkaError) {
         try check(
             optimizer_decider_mock_push_request_error_rtt(
-                cluster.pointer, broker, api.rawValue, rd_kafka_resp_err_t(rawValue: error?.rawValue ?? 0), Int32(delay.milliseconds)),
+                cluster.pointer, broker, api.rawValue, rd_kafka_resp_err_t(rawValue: error?.rawValue ?? 0),
+                Int32(delay.milliseconds)),
             "delay the next \(api) request on broker \(broker)")
     }
 
     /// Request errors or delays pushed onto broker `broker` for `api` and not yet consumed by a request.
     public func pendingRequestErrors(_ api: KafkaAPI, on broker: Int32) throws(KafkaError) -> Int {
         var count = 0
-        try check(rd_kafka_mock_broker_error_stack_cnt(cluster.pointer, broker, api.rawValue, &count), "count pending \(api) errors on broker \(broker)")
+        try check(
+            rd_kafka_mock_broker_error_stack_cnt(cluster.pointer, broker, api.rawValue, &count),
+            "count pending \(api) errors on broker \(broker)")
         return count
     }
 
@@ -113,11 +135,14 @@ public final class MockCluster: Sendable {
 
     /// Moves a group's (or transactional id's) coordinator to `broker`.
     public func setCoordinator(group: String, broker: Int32) throws(KafkaError) {
-        try check(rd_kafka_mock_coordinator_set(cluster.pointer, "group", group, broker), "move coordinator of \(group)")
+        try check(
+            rd_kafka_mock_coordinator_set(cluster.pointer, "group", group, broker), "move coordinator of \(group)")
     }
 
     public func setPartitionLeader(_ topic: String, _ partition: Int32, broker: Int32) throws(KafkaError) {
-        try check(rd_kafka_mock_partition_set_leader(cluster.pointer, topic, partition, broker), "move leader of \(topic)[\(partition)]")
+        try check(
+            rd_kafka_mock_partition_set_leader(cluster.pointer, topic, partition, broker),
+            "move leader of \(topic)[\(partition)]")
     }
 
     private func check(_ err: rd_kafka_resp_err_t, _ what: String) throws(KafkaError) {

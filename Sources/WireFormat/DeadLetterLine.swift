@@ -6,16 +6,23 @@ public enum DeadLetterLine {
     public static func encode(_ rejection: InputRejection, file: String, line: Int, value: [UInt8]) -> [UInt8] {
         var w = JSONWriter(capacity: value.count + 256)
         w.beginObject()
-        w.key("dlq_reason"); w.string(rejection.reason.rawValue)
-        w.key("dlq_error"); w.string(rejection.message)
-        w.key("source"); w.beginObject()
-        w.key("file"); w.string(file)
-        w.key("line"); w.integer(line)
+        w.key("dlq_reason")
+        w.string(rejection.reason.rawValue)
+        w.key("dlq_error")
+        w.string(rejection.message)
+        w.key("source")
+        w.beginObject()
+        w.key("file")
+        w.string(file)
+        w.key("line")
+        w.integer(line)
         w.endObject()
         if let text = String(validating: value, as: UTF8.self) {
-            w.key("value"); w.string(text)
+            w.key("value")
+            w.string(text)
         } else {
-            w.key("value_base64"); w.string(base64(value))
+            w.key("value_base64")
+            w.string(base64(value))
         }
         w.endObject()
         return w.bytes

@@ -39,27 +39,37 @@ public struct DecisionRecord: Sendable, Equatable {
 
     private static func read<Node: JSONNode>(_ root: Node) -> DecisionRecord? {
         func string(_ node: Node?) -> String? { node.flatMap { $0.kind == .string ? $0.stringValue : nil } }
-        func number(_ node: Node?) -> Double? { node.flatMap { $0.kind == .integer || $0.kind == .double ? $0.doubleValue : nil } }
-        func integer(_ node: Node?) -> Int? { node.flatMap { $0.kind == .integer ? Int(exactly: $0.integerValue) : nil } }
+        func number(_ node: Node?) -> Double? {
+            node.flatMap { $0.kind == .integer || $0.kind == .double ? $0.doubleValue : nil }
+        }
+        func integer(_ node: Node?) -> Int? {
+            node.flatMap { $0.kind == .integer ? Int(exactly: $0.integerValue) : nil }
+        }
         guard root.kind == .object,
-              string(root.member("schema")) == DecisionEncoder.schema,
-              let id = string(root.member("decision_id")), let key = DecisionKey(hex: id),
-              let fingerprint = string(root.member("rules_fingerprint")),
-              let workflowID = string(root.member("workflow_id")),
-              let report = root.member("report"), report.kind == .object,
-              let successRate = number(report.member("success_rate")),
-              let latency = number(report.member("avg_response_time_ms")),
-              let cost = number(report.member("cost_per_request"))
+            string(root.member("schema")) == DecisionEncoder.schema,
+            let id = string(root.member("decision_id")), let key = DecisionKey(hex: id),
+            let fingerprint = string(root.member("rules_fingerprint")),
+            let workflowID = string(root.member("workflow_id")),
+            let report = root.member("report"), report.kind == .object,
+            let successRate = number(report.member("success_rate")),
+            let latency = number(report.member("avg_response_time_ms")),
+            let cost = number(report.member("cost_per_request"))
         else { return nil }
         var variant: VariantRecord?
         // A decision written before variants existed has neither field: its run has no variant.
         if let name = string(root.member("variant")),
-           let successful = integer(report.member("successful_tests")), let total = integer(report.member("total_tests")),
-           let cancelled = integer(report.member("cancelled_tests")) {
-            let baseline = root.member("variant_comparison").flatMap { $0.kind == .object ? string($0.member("baseline_variant")) : nil }
+            let successful = integer(report.member("successful_tests")),
+            let total = integer(report.member("total_tests")),
+            let cancelled = integer(report.member("cancelled_tests"))
+        {
+            let baseline = root.member("variant_comparison").flatMap {
+                $0.kind == .object ? string($0.member("baseline_variant")) : nil
+            }
             variant = VariantRecord(
                 name: name, baseline: baseline,
-                run: VariantRun(successful: successful, completed: total - cancelled, avgResponseTimeMs: latency, costPerRequest: cost))
+                run: VariantRun(
+                    successful: successful, completed: total - cancelled, avgResponseTimeMs: latency,
+                    costPerRequest: cost))
         }
         return DecisionRecord(
             decisionID: key, rulesFingerprint: fingerprint, workflowID: workflowID,

@@ -40,7 +40,8 @@ struct FieldReader<Node: JSONNode> {
     }
 
     func wrongType(_ key: String, _ expected: String, _ value: Node) -> InputRejection {
-        InputRejection(.wrongType, field: fieldPath(key), "\(fieldPath(key)) must be \(expected), got \(value.typeName)")
+        InputRejection(
+            .wrongType, field: fieldPath(key), "\(fieldPath(key)) must be \(expected), got \(value.typeName)")
     }
 
     func string(_ key: String) throws(InputRejection) -> String {
@@ -72,9 +73,12 @@ struct FieldReader<Node: JSONNode> {
         case .integer: return Int(value.integerValue)
         case .double:
             let number = value.doubleValue
-            guard number == number.rounded(.towardZero), number.isFinite else { throw wrongType(key, "an integer", value) }
+            guard number == number.rounded(.towardZero), number.isFinite else {
+                throw wrongType(key, "an integer", value)
+            }
             guard number >= -9.2e18 && number <= 9.2e18 else {
-                throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) is out of the 64-bit integer range")
+                throw InputRejection(
+                    .invalidValue, field: fieldPath(key), "\(fieldPath(key)) is out of the 64-bit integer range")
             }
             return Int(number)
         default: throw wrongType(key, "an integer", value)
@@ -96,7 +100,8 @@ struct FieldReader<Node: JSONNode> {
         case .integer, .double:
             let number = value.doubleValue
             guard number.isFinite else {
-                throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) is too large to be a finite number")
+                throw InputRejection(
+                    .invalidValue, field: fieldPath(key), "\(fieldPath(key)) is too large to be a finite number")
             }
             return number == 0 ? 0 : number
         default: throw wrongType(key, "a number", value)
@@ -137,7 +142,8 @@ struct FieldReader<Node: JSONNode> {
         for (index, element) in elements.enumerated() {
             guard element.kind == .object else {
                 let elementPath = "\(arrayPath)[\(index)]"
-                throw InputRejection(.wrongType, field: elementPath, "\(elementPath) must be an object, got \(element.typeName)")
+                throw InputRejection(
+                    .wrongType, field: elementPath, "\(elementPath) must be an object, got \(element.typeName)")
             }
             readers.append(FieldReader(element, path: arrayPath, index: index))
         }
@@ -150,7 +156,9 @@ struct FieldReader<Node: JSONNode> {
         guard node.kind == .string else { throw wrongType(key, "a string", node) }
         guard let value = node.withUTF8({ Value.named($0) }) else {
             let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
-            throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) must be one of \(allowed), got \"\(node.stringValue.prefix(100))\"")
+            throw InputRejection(
+                .invalidValue, field: fieldPath(key),
+                "\(fieldPath(key)) must be one of \(allowed), got \"\(node.stringValue.prefix(100))\"")
         }
         return value
     }
@@ -160,7 +168,9 @@ struct FieldReader<Node: JSONNode> {
         let text = isRequired ? try string(key) : try optionalString(key)
         guard let text else { return nil }
         guard RFC3339.isValid(text) else {
-            throw InputRejection(.invalidValue, field: fieldPath(key), "\(fieldPath(key)) must be an RFC 3339 timestamp, got \"\(text.prefix(100))\"")
+            throw InputRejection(
+                .invalidValue, field: fieldPath(key),
+                "\(fieldPath(key)) must be an RFC 3339 timestamp, got \"\(text.prefix(100))\"")
         }
         return text
     }

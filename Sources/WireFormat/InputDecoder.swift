@@ -9,21 +9,29 @@ public struct InputDecoder: Sendable {
     public var maximumMessageBytes: Int
     public var patterns: ErrorPatterns
 
-    public init(patterns: ErrorPatterns = ErrorPatterns(), maximumMessageBytes: Int = InputDecoder.defaultMaximumMessageBytes) {
+    public init(
+        patterns: ErrorPatterns = ErrorPatterns(), maximumMessageBytes: Int = InputDecoder.defaultMaximumMessageBytes
+    ) {
         self.patterns = patterns
         self.maximumMessageBytes = maximumMessageBytes
     }
 
     public func decode(_ bytes: [UInt8], fastParser: SimdJSONParser? = nil) throws(InputRejection) -> RunSubmission {
-        try bytes.withUnsafeBytes { raw in Result { () throws(InputRejection) in try decode(raw, fastParser: fastParser) } }.get()
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(InputRejection) in try decode(raw, fastParser: fastParser) }
+        }.get()
     }
 
     /// Decodes a message. With `fastParser`, executor run results (the bulk of the traffic) are read
     /// through simdjson; anything simdjson rejects, and every other shape, goes through the reference
     /// parser, so both paths give the same result and the same error for the same bytes.
-    public func decode(_ bytes: UnsafeRawBufferPointer, fastParser: SimdJSONParser? = nil) throws(InputRejection) -> RunSubmission {
+    public func decode(_ bytes: UnsafeRawBufferPointer, fastParser: SimdJSONParser? = nil) throws(InputRejection)
+        -> RunSubmission
+    {
         guard bytes.count <= maximumMessageBytes else {
-            throw InputRejection(.tooLarge, field: "", "the message has \(bytes.count) bytes, more than the maximum of \(maximumMessageBytes)")
+            throw InputRejection(
+                .tooLarge, field: "",
+                "the message has \(bytes.count) bytes, more than the maximum of \(maximumMessageBytes)")
         }
         if let fastParser, let root = fastParser.parse(bytes), root.kind == .object {
             let message = FieldReader(root)
@@ -39,12 +47,15 @@ public struct InputDecoder: Sendable {
         return try decode(message, schema: try Self.schema(of: message), bytes: bytes)
     }
 
-    private func decode<Node: JSONNode>(_ message: FieldReader<Node>, schema: InputSchema, bytes: UnsafeRawBufferPointer) throws(InputRejection) -> RunSubmission {
+    private func decode<Node: JSONNode>(
+        _ message: FieldReader<Node>, schema: InputSchema, bytes: UnsafeRawBufferPointer
+    ) throws(InputRejection) -> RunSubmission {
         let submission: RunSubmission
         switch schema {
         case .runResult:
             let run = try Self.runResult(message)
-            let report = try TestExecutionReport(from: run, patterns: patterns, metadata: Self.runMetadata(run.statistics))
+            let report = try TestExecutionReport(
+                from: run, patterns: patterns, metadata: Self.runMetadata(run.statistics))
             submission = RunSubmission(
                 report: report, analysis: nil, schema: schema,
                 identity: .runID(workflowID: report.workflowID, runID: report.runID))
@@ -57,7 +68,8 @@ public struct InputDecoder: Sendable {
         case .legacyBaselineMetrics:
             let legacy = try Self.legacy(message)
             let report = try TestExecutionReport(legacy: legacy)
-            let identity: RunIdentity = legacy.runID.map { .runID(workflowID: report.workflowID, runID: $0) }
+            let identity: RunIdentity =
+                legacy.runID.map { .runID(workflowID: report.workflowID, runID: $0) }
                 ?? .contentHash(workflowID: report.workflowID, sha256Hex: hexString(SHA256.hash(bytes)))
             submission = RunSubmission(report: report, analysis: nil, schema: schema, identity: identity)
         }
@@ -71,7 +83,7 @@ public struct InputDecoder: Sendable {
     /// has no variant, never a dead letter (contract section 3.3).
     static func variant<Node: JSONNode>(_ message: FieldReader<Node>) -> String? {
         guard let metadata = message.object.member("metadata"), metadata.kind == .object,
-              let variant = metadata.member("variant"), variant.kind == .string
+            let variant = metadata.member("variant"), variant.kind == .string
         else { return nil }
         return VariantRules.variantName(variant.stringValue)
     }
@@ -81,7 +93,9 @@ public struct InputDecoder: Sendable {
         if let named = try message.optionalString("schema") {
             guard let schema = InputSchema(rawValue: named) else {
                 let known = InputSchema.allCases.map(\.rawValue).joined(separator: ", ")
-                throw InputRejection(.unsupportedSchema, field: "schema", "schema \"\(named.prefix(100))\" is not supported; known schemas: \(known)")
+                throw InputRejection(
+                    .unsupportedSchema, field: "schema",
+                    "schema \"\(named.prefix(100))\" is not supported; known schemas: \(known)")
             }
             return schema
         }
@@ -90,7 +104,8 @@ public struct InputDecoder: Sendable {
         if message.has("success_rate") { return .legacyBaselineMetrics }
         throw InputRejection(
             .unsupportedSchema, field: "schema",
-            "the message names no schema and matches no input shape (statistics and task_results; total_tests and successful_tests; or success_rate)")
+            "the message names no schema and matches no input shape (statistics and task_results; total_tests and successful_tests; or success_rate)"
+        )
     }
 
     static func runResult<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> ExecutorRunResult {
@@ -120,14 +135,17 @@ public struct InputDecoder: Sendable {
         tasks.reserveCapacity(taskReaders.count)
         for task in taskReaders {
             try task.requireObjectIfPresent("test_result")
-            tasks.append(TaskResult(
-                taskID: try task.string("task_id"),
-                status: try task.oneOf("task_status", TaskStatus.self),
-                executionTime: try task.number("execution_time"),
-                errorMessage: try task.optionalString("error_message"),
-                attemptCount: try task.optionalInt("attempt_count")))
+            tasks.append(
+                TaskResult(
+                    taskID: try task.string("task_id"),
+                    status: try task.oneOf("task_status", TaskStatus.self),
+                    executionTime: try task.number("execution_time"),
+                    errorMessage: try task.optionalString("error_message"),
+                    attemptCount: try task.optionalInt("attempt_count")))
         }
-        return ExecutorRunResult(runID: runID, workflowID: workflowID, startedAt: startedAt, finishedAt: finishedAt, statistics: statistics, tasks: tasks)
+        return ExecutorRunResult(
+            runID: runID, workflowID: workflowID, startedAt: startedAt, finishedAt: finishedAt, statistics: statistics,
+            tasks: tasks)
     }
 
     /// The report's `metadata` for a run result: the retries and cancellations from its statistics.
@@ -150,7 +168,8 @@ public struct InputDecoder: Sendable {
             if let stated = try d.optionalInt("total_errors"), stated != distribution.totalErrors {
                 throw InputRejection(
                     .inconsistent, field: d.fieldPath("total_errors"),
-                    "\(d.fieldPath("total_errors")) \(stated) is not the sum of the four error counts (\(distribution.totalErrors))")
+                    "\(d.fieldPath("total_errors")) \(stated) is not the sum of the four error counts (\(distribution.totalErrors))"
+                )
             }
         }
         var metadata: JSONObject?
@@ -188,7 +207,9 @@ public struct InputDecoder: Sendable {
         case let .double(number) where !number.isFinite:
             throw InputRejection(.invalidValue, field: path, "\(path) is too large to be a finite number")
         case let .array(elements):
-            for (index, element) in elements.enumerated() { try requireFiniteNumbers(element, path: "\(path)[\(index)]") }
+            for (index, element) in elements.enumerated() {
+                try requireFiniteNumbers(element, path: "\(path)[\(index)]")
+            }
         case let .object(object):
             for member in object.members { try requireFiniteNumbers(member.value, path: "\(path).\(member.key)") }
         default:
@@ -213,10 +234,11 @@ public struct InputDecoder: Sendable {
         guard let a = try message.optionalObject("prompt_analysis") else { return nil }
         var issues: [PromptIssue] = []
         for issue in try a.objects("issues", required: false) ?? [] {
-            issues.append(PromptIssue(
-                severity: try issue.oneOf("severity", IssueSeverity.self),
-                type: try issue.string("type"),
-                description: try issue.string("description")))
+            issues.append(
+                PromptIssue(
+                    severity: try issue.oneOf("severity", IssueSeverity.self),
+                    type: try issue.string("type"),
+                    description: try issue.string("description")))
         }
         let analysis = PromptAnalysis(
             promptID: try a.optionalString("prompt_id"),

@@ -109,7 +109,9 @@ struct SimdJSONNode: JSONNode {
         var key = key
         return key.withUTF8 { utf8 in
             var value = sj_element()
-            let found = utf8.withMemoryRebound(to: CChar.self) { sj_object_find_last(parser, element, $0.baseAddress, $0.count, &value) }
+            let found = utf8.withMemoryRebound(to: CChar.self) {
+                sj_object_find_last(parser, element, $0.baseAddress, $0.count, &value)
+            }
             return found != 0 ? SimdJSONNode(element: value, parser: parser) : nil
         }
     }
@@ -128,7 +130,9 @@ public final class SimdJSONParser {
     private let parser: OpaquePointer
 
     public init() {
-        guard let parser = sj_parser_new(JSONParser.maximumDepth) else { fatalError("simdjson: out of memory creating a parser") }
+        guard let parser = sj_parser_new(JSONParser.maximumDepth) else {
+            fatalError("simdjson: out of memory creating a parser")
+        }
         self.parser = parser
     }
 

@@ -45,9 +45,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return .object(try parseObject(depth: depth + 1))
         case UInt8(ascii: "["): return .array(try parseArray(depth: depth + 1))
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw error("unexpected character '\(printable(bytes[index]))'")
         }
@@ -72,21 +78,32 @@ public struct JSONParser {
         index += 1
         var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "}") { index += 1; return JSONObject(members) }
+        if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return JSONObject(members)
+        }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let key = try parseString()
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw error("expected ':' after a key")
+            }
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
             members.append((key, value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an object") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return JSONObject(members) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return JSONObject(members)
+            }
             throw error("expected ',' or '}' in an object")
         }
     }
@@ -96,14 +113,23 @@ public struct JSONParser {
         index += 1
         var elements: [JSONValue] = []
         skipWhitespace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "]") { index += 1; return elements }
+        if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return elements
+        }
         while true {
             skipWhitespace()
             elements.append(try parseValue(depth: depth))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an array") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return elements }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return elements
+            }
             throw error("expected ',' or ']' in an array")
         }
     }
@@ -117,7 +143,9 @@ public struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                guard let text = String(validating: slice, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+                guard let text = String(validating: slice, as: UTF8.self) else {
+                    throw error("invalid UTF-8 in a string")
+                }
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
@@ -131,7 +159,9 @@ public struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let text = String(validating: scratch, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+                guard let text = String(validating: scratch, as: UTF8.self) else {
+                    throw error("invalid UTF-8 in a string")
+                }
                 return text
             case UInt8(ascii: "\\"):
                 index += 1
@@ -178,7 +208,8 @@ public struct JSONParser {
     private mutating func appendUnicodeEscape() throws(InputRejection) {
         var scalar = try hex4()
         if (0xD800...0xDBFF).contains(scalar) {
-            guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+            guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else {
                 throw error("unpaired UTF-16 surrogate in a \\u escape")
             }
             index += 2
@@ -195,7 +226,10 @@ public struct JSONParser {
     private mutating func parseNumber() throws(InputRejection) -> JSONValue {
         let start = index
         var negative = false
-        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        if bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
         guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
         var magnitude: UInt64 = 0
         var overflow = false
@@ -215,13 +249,17 @@ public struct JSONParser {
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
             isInteger = false
             index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("a digit must follow the decimal point") }
+            guard index < bytes.count, isDigit(bytes[index]) else {
+                throw error("a digit must follow the decimal point")
+            }
             while index < bytes.count && isDigit(bytes[index]) { index += 1 }
         }
         if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
             isInteger = false
             index += 1
-            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
+            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) {
+                index += 1
+            }
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("a digit must follow the exponent") }
             while index < bytes.count && isDigit(bytes[index]) { index += 1 }
         }

@@ -40,19 +40,44 @@ public struct JSONWriter {
         needsComma = false
     }
 
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    public mutating func beginObject() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+    public mutating func beginArray() {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
 
-    public mutating func null() { separate(); raw("null") }
-    public mutating func bool(_ value: Bool) { separate(); value ? raw("true") : raw("false") }
-    public mutating func string(_ value: String) { separate(); appendString(value) }
+    public mutating func null() {
+        separate()
+        raw("null")
+    }
+    public mutating func bool(_ value: Bool) {
+        separate()
+        value ? raw("true") : raw("false")
+    }
+    public mutating func string(_ value: String) {
+        separate()
+        appendString(value)
+    }
     public mutating func string(_ value: String?) { if let value { string(value) } else { null() } }
 
     public mutating func integer<Integer: BinaryInteger>(_ value: Integer) {
         separate()
-        guard let magnitude = UInt64(exactly: value.magnitude) else { return bytes.append(contentsOf: String(value).utf8) }
+        guard let magnitude = UInt64(exactly: value.magnitude) else {
+            return bytes.append(contentsOf: String(value).utf8)
+        }
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         appendDigits(magnitude)
     }
@@ -142,7 +167,9 @@ public struct JSONWriter {
         var index = 0
         while index + 8 <= utf8.count {
             let word = utf8.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            if (word &- ones &* 0x20) & ~word & highs != 0 || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C)) {
+            if (word &- ones &* 0x20) & ~word & highs != 0 || hasZeroByte(word ^ (ones &* 0x22))
+                || hasZeroByte(word ^ (ones &* 0x5C))
+            {
                 return true
             }
             index += 8
@@ -157,14 +184,25 @@ public struct JSONWriter {
 
     private mutating func appendEscaped(_ byte: UInt8) {
         switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-        case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
-        case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
-        case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+            bytes.append(UInt8(ascii: "\\"))
+            bytes.append(byte)
+        case 0x0A:
+            bytes.append(UInt8(ascii: "\\"))
+            bytes.append(UInt8(ascii: "n"))
+        case 0x0D:
+            bytes.append(UInt8(ascii: "\\"))
+            bytes.append(UInt8(ascii: "r"))
+        case 0x09:
+            bytes.append(UInt8(ascii: "\\"))
+            bytes.append(UInt8(ascii: "t"))
         default:
             let hex: StaticString = "0123456789abcdef"
             let digits = UnsafeBufferPointer(start: hex.utf8Start, count: 16)
-            bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+            bytes.append(contentsOf: [
+                UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)],
+                digits[Int(byte & 0xF)],
+            ])
         }
     }
 }

@@ -18,11 +18,13 @@ public enum RFC3339 {
             return value
         }
         guard let year = digits(0, 4), b[4] == 0x2D, let month = digits(5, 2), b[7] == 0x2D, let day = digits(8, 2),
-              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == 0x20,
-              let hour = digits(11, 2), b[13] == 0x3A, let minute = digits(14, 2), b[16] == 0x3A, let second = digits(17, 2)
+            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == 0x20,
+            let hour = digits(11, 2), b[13] == 0x3A, let minute = digits(14, 2), b[16] == 0x3A,
+            let second = digits(17, 2)
         else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour <= 23, minute <= 59, second <= 60 else { return nil }
+            hour <= 23, minute <= 59, second <= 60
+        else { return nil }
         var index = 19
         var millis = 0
         if index < b.count && b[index] == UInt8(ascii: ".") {
@@ -43,7 +45,8 @@ public enum RFC3339 {
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             let sign = b[index] == UInt8(ascii: "-") ? -1 : 1
             guard let offsetHour = digits(index + 1, 2), index + 3 < b.count, b[index + 3] == 0x3A,
-                  let offsetMinute = digits(index + 4, 2), offsetHour <= 23, offsetMinute <= 59 else { return nil }
+                let offsetMinute = digits(index + 4, 2), offsetHour <= 23, offsetMinute <= 59
+            else { return nil }
             offsetSeconds = sign * (offsetHour * 3600 + offsetMinute * 60)
             index += 6
         default:
@@ -66,7 +69,8 @@ public enum RFC3339 {
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
         guard (0...9999).contains(year) else {
-            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(totalSeconds / 3600, 2)):\(pad(totalSeconds / 60 % 60, 2)):\(pad(totalSeconds % 60, 2)).\(pad(Int(dayMs % 1000), 3))Z"
+            return
+                "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(totalSeconds / 3600, 2)):\(pad(totalSeconds / 60 % 60, 2)):\(pad(totalSeconds % 60, 2)).\(pad(Int(dayMs % 1000), 3))Z"
         }
         // Every decision carries one: written digit by digit into the string's own storage.
         return String(unsafeUninitializedCapacity: 24) { out in
@@ -84,9 +88,20 @@ public enum RFC3339 {
                 out[position] = UInt8(ascii: character)
                 position += 1
             }
-            put(year, 4); put("-"); put(month, 2); put("-"); put(day, 2); put("T")
-            put(totalSeconds / 3600, 2); put(":"); put(totalSeconds / 60 % 60, 2); put(":"); put(totalSeconds % 60, 2)
-            put("."); put(Int(dayMs % 1000), 3); put("Z")
+            put(year, 4)
+            put("-")
+            put(month, 2)
+            put("-")
+            put(day, 2)
+            put("T")
+            put(totalSeconds / 3600, 2)
+            put(":")
+            put(totalSeconds / 60 % 60, 2)
+            put(":")
+            put(totalSeconds % 60, 2)
+            put(".")
+            put(Int(dayMs % 1000), 3)
+            put("Z")
             return position
         }
     }

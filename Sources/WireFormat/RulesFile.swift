@@ -59,7 +59,9 @@ public enum RulesFile {
         func integer(_ key: String, _ target: inout Int) throws(RulesError) {
             guard let value = object[key] else { return }
             guard case let .integer(n) = value, let exact = Int(exactly: n) else {
-                throw RulesError("rules key \(key) must be an integer, got \(value.typeName == "a number" ? "a fraction" : value.typeName)")
+                throw RulesError(
+                    "rules key \(key) must be an integer, got \(value.typeName == "a number" ? "a fraction" : value.typeName)"
+                )
             }
             target = exact
         }
@@ -86,7 +88,8 @@ public enum RulesFile {
         }
         if let value = object["error_patterns"] {
             guard case let .object(patterns) = value else {
-                throw RulesError("rules key error_patterns must be a mapping with llm and validation lists, got \(value.typeName)")
+                throw RulesError(
+                    "rules key error_patterns must be a mapping with llm and validation lists, got \(value.typeName)")
             }
             try rejectUnknownOrRepeated(patterns, allowed: ["llm", "validation"], path: "error_patterns.")
             func list(_ key: String, _ fallback: [String]) throws(RulesError) -> [String] {
@@ -97,7 +100,9 @@ public enum RulesFile {
                 var strings: [String] = []
                 for element in elements {
                     guard case let .string(text) = element else {
-                        throw RulesError("rules key error_patterns.\(key) must be a list of strings, got an element that is \(element.typeName)")
+                        throw RulesError(
+                            "rules key error_patterns.\(key) must be a list of strings, got an element that is \(element.typeName)"
+                        )
                     }
                     strings.append(text)
                 }
@@ -115,13 +120,18 @@ public enum RulesFile {
         return rules
     }
 
-    private static func rejectUnknownOrRepeated(_ object: JSONObject, allowed: [String], path: String) throws(RulesError) {
+    private static func rejectUnknownOrRepeated(_ object: JSONObject, allowed: [String], path: String)
+        throws(RulesError)
+    {
         var seen = Set<String>()
         for member in object.members {
             guard allowed.contains(member.key) else {
-                throw RulesError("unknown rules key \(path)\(member.key); known keys: \(allowed.joined(separator: ", "))")
+                throw RulesError(
+                    "unknown rules key \(path)\(member.key); known keys: \(allowed.joined(separator: ", "))")
             }
-            guard seen.insert(member.key).inserted else { throw RulesError("rules key \(path)\(member.key) is given twice") }
+            guard seen.insert(member.key).inserted else {
+                throw RulesError("rules key \(path)\(member.key) is given twice")
+            }
         }
     }
 
@@ -136,7 +146,9 @@ public enum RulesFile {
                 guard let int = node.int else { throw RulesError("rules key \(path) is an integer out of range") }
                 return .integer(Int64(int))
             case Tag.Name.float:
-                guard let double = node.float, double.isFinite else { throw RulesError("rules key \(path) must be a finite number") }
+                guard let double = node.float, double.isFinite else {
+                    throw RulesError("rules key \(path) must be a finite number")
+                }
                 return .double(double)
             default: return .string(scalar.string)
             }

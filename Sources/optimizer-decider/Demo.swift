@@ -52,17 +52,25 @@ struct Demo: AsyncParsableCommand {
         settings.kafka.heartbeatInterval = .milliseconds(500)
         let pipeline = DecisionPipeline(settings: settings, logger: logger)
         let service = Task { try await pipeline.run() }
-        let endpoints = try endpointServer(metricsAddress, pipeline: pipeline, logger: logger).map { server in Task { try await server.run() } }
+        let endpoints = try endpointServer(metricsAddress, pipeline: pipeline, logger: logger).map { server in
+            Task { try await server.run() }
+        }
         defer { endpoints?.cancel() }
 
-        print("optimizer-decider demo: mock Kafka cluster at \(cluster.bootstrapServers), \(partitions) partitions per topic")
+        print(
+            "optimizer-decider demo: mock Kafka cluster at \(cluster.bootstrapServers), \(partitions) partitions per topic"
+        )
         var traffic = DemoTraffic()
         let messages = traffic.messages(runs: runs)
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        try await producer.send(messages.map { ProducerRecord(topic: "executor-results", key: Array($0.key.utf8), value: $0.value) })
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        try await producer.send(
+            messages.map { ProducerRecord(topic: "executor-results", key: Array($0.key.utf8), value: $0.value) })
         await producer.close()
         let distinctRuns = Set(messages.compactMap(\.run)).count
-        print("published \(messages.count) executor messages: \(distinctRuns) distinct runs, \(messages.count - distinctRuns - 7) duplicate deliveries, 7 bad messages")
+        print(
+            "published \(messages.count) executor messages: \(distinctRuns) distinct runs, \(messages.count - distinctRuns - 7) duplicate deliveries, 7 bad messages"
+        )
 
         let deadline = ContinuousClock.now + .seconds(90)
         while pipeline.progress.consumed < messages.count, ContinuousClock.now < deadline {
@@ -80,7 +88,8 @@ struct Demo: AsyncParsableCommand {
 
     /// Everything on the decisions and dead-letter topics, read with a fresh consumer.
     private func readBack(_ bootstrap: String, logger: Logger) async throws -> ([JSONObject], [[String: String]]) {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "demo-reader", logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "demo-reader", logger: logger)
         var positions: [TopicPartitionOffset] = []
         var ends: [TopicPartition: Int64] = [:]
         for topic in ["optimizer-decisions", "executor-results.dlq"] {
@@ -104,7 +113,10 @@ struct Demo: AsyncParsableCommand {
                     if message.topic == "optimizer-decisions" {
                         if case let .object(object)? = try? JSONParser.parse(message.value) { decisions.append(object) }
                     } else {
-                        deadLetters.append(Dictionary(message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 }))
+                        deadLetters.append(
+                            Dictionary(
+                                message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) },
+                                uniquingKeysWith: { $1 }))
                     }
                 }
             }
@@ -119,7 +131,9 @@ struct Demo: AsyncParsableCommand {
             return "-"
         }
         print("\ndecisions on optimizer-decisions: \(decisions.count) (duplicates suppressed: \(duplicates))\n")
-        let header = ["workflow", "runs", "optimize", "clarity", "efficiency", "structure", "regressions", "top reasons"]
+        let header = [
+            "workflow", "runs", "optimize", "clarity", "efficiency", "structure", "regressions", "top reasons",
+        ]
         var rows: [[String]] = []
         let byWorkflow = Dictionary(grouping: decisions) { string($0, "workflow_id") }
         for workflow in byWorkflow.keys.sorted() {
@@ -134,21 +148,36 @@ struct Demo: AsyncParsableCommand {
                 }
                 if case let .array(list)? = decision["regressions"] { regressions += list.count }
             }
-            let top = reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(2).map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
-            rows.append([workflow, String(group.count), String(optimize.count), String(strategies["clarity_focus"] ?? 0),
-                         String(strategies["efficiency_focus"] ?? 0), String(strategies["structure_focus"] ?? 0), String(regressions), top.isEmpty ? "-" : top])
+            let top = reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(2).map {
+                "\($0.key) ×\($0.value)"
+            }.joined(separator: ", ")
+            rows.append([
+                workflow, String(group.count), String(optimize.count), String(strategies["clarity_focus"] ?? 0),
+                String(strategies["efficiency_focus"] ?? 0), String(strategies["structure_focus"] ?? 0),
+                String(regressions), top.isEmpty ? "-" : top,
+            ])
         }
         printTable(header, rows)
-        let regressed = decisions.filter { if case let .array(list)? = $0["regressions"] { return !list.isEmpty } else { return false } }
-        if let example = regressed.last(where: { string($0, "workflow_id") == "wf-degrading" }) ?? regressed.last, case let .array(list)? = example["regressions"], case let .object(first)? = list.first {
-            print("\nexample regression (\(string(example, "workflow_id")) \(string(example, "run_id"))): \(string(first, "message"))")
+        let regressed = decisions.filter {
+            if case let .array(list)? = $0["regressions"] { return !list.isEmpty } else { return false }
+        }
+        if let example = regressed.last(where: { string($0, "workflow_id") == "wf-degrading" }) ?? regressed.last,
+            case let .array(list)? = example["regressions"], case let .object(first)? = list.first
+        {
+            print(
+                "\nexample regression (\(string(example, "workflow_id")) \(string(example, "run_id"))): \(string(first, "message"))"
+            )
         }
         printVariants(decisions)
         print("\ndead letters on executor-results.dlq: \(deadLetters.count)")
         for letter in deadLetters.sorted(by: { ($0["dlq-reason"] ?? "") < ($1["dlq-reason"] ?? "") }) {
-            print("  \((letter["dlq-reason"] ?? "?").padding(toLength: 19, withPad: " ", startingAt: 0)) \(letter["dlq-error"] ?? "")")
+            print(
+                "  \((letter["dlq-reason"] ?? "?").padding(toLength: 19, withPad: " ", startingAt: 0)) \(letter["dlq-error"] ?? "")"
+            )
         }
-        print("\nTry it yourself: optimizer-decider mock-broker, then optimizer-decider run --bootstrap-servers <printed address> (see README).")
+        print(
+            "\nTry it yourself: optimizer-decider mock-broker, then optimizer-decider run --bootstrap-servers <printed address> (see README)."
+        )
     }
 
     /// Each workflow that named variants: its variants with their runs, and its latest comparison.
@@ -165,15 +194,19 @@ struct Demo: AsyncParsableCommand {
         guard !withVariant.isEmpty else { return }
         print("\nvariants (contract 3.3): the latest comparison of each workflow")
         var rows: [[String]] = []
-        for (workflow, group) in Dictionary(grouping: withVariant, by: { string($0["workflow_id"]) }).sorted(by: { $0.key < $1.key }) {
+        for (workflow, group) in Dictionary(grouping: withVariant, by: { string($0["workflow_id"]) }).sorted(by: {
+            $0.key < $1.key
+        }) {
             let counts = Dictionary(grouping: group, by: { string($0["variant"]) }).mapValues(\.count)
             guard case let .object(latest)? = group.last?["variant_comparison"] else { continue }
-            var pValue = "-", latency = "-"
+            var pValue = "-"
+            var latency = "-"
             if case let .object(rate)? = latest["success_rate"] { pValue = string(rate["p_value"]) }
             if case let .object(mean)? = latest["avg_response_time_ms"] { latency = string(mean["ratio"]) }
             rows.append([
                 workflow, counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
-                "\(string(latest["variant"])) vs \(string(latest["baseline_variant"]))", string(latest["verdict"]), pValue, latency,
+                "\(string(latest["variant"])) vs \(string(latest["baseline_variant"]))", string(latest["verdict"]),
+                pValue, latency,
             ])
         }
         printTable(["workflow", "variants (runs)", "latest", "verdict", "success p-value", "latency ratio"], rows)
@@ -182,7 +215,8 @@ struct Demo: AsyncParsableCommand {
     private func printTable(_ header: [String], _ rows: [[String]]) {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
         }
         print(line(header))
         print(line(widths.map { String(repeating: "-", count: $0) }))

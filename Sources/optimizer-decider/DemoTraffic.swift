@@ -25,9 +25,13 @@ struct DemoTraffic {
         var run: String?
     }
 
-    static let workflows = ["wf-support-triage", "wf-invoice-extract", "wf-search-summarize", "wf-code-review", "wf-translate", "wf-degrading"]
+    static let workflows = [
+        "wf-support-triage", "wf-invoice-extract", "wf-search-summarize", "wf-code-review", "wf-translate",
+        "wf-degrading",
+    ]
     static let errorMessages = [
-        "Rate limit exceeded (429)", "context length exceeded", "JSONDecodeError: Expecting value", "Output format invalid",
+        "Rate limit exceeded (429)", "context length exceeded", "JSONDecodeError: Expecting value",
+        "Output format invalid",
         "upstream connection reset", "assertion failed: expected 3 items",
     ]
 
@@ -69,7 +73,8 @@ struct DemoTraffic {
             for workflow in Self.abWorkflows {
                 let runID = "\(workflow)-run-\(index + 1)"
                 let total = 50
-                var success = 0.9, latency = 1200.0
+                var success = 0.9
+                var latency = 1200.0
                 switch workflow {
                 case "wf-ab-improves": success = second ? 0.97 : 0.8
                 case "wf-ab-regresses": latency = second ? 2100 : 1200
@@ -80,19 +85,32 @@ struct DemoTraffic {
                 let cost = 0.004 * Double.random(in: 0.9...1.1, using: &generator)
                 var w = JSONWriter()
                 w.beginObject()
-                w.key("workflow_id"); w.string(workflow)
-                w.key("run_id"); w.string(runID)
-                w.key("total_tests"); w.integer(total)
-                w.key("successful_tests"); w.integer(successful)
-                w.key("failed_tests"); w.integer(total - successful)
-                w.key("success_rate"); w.number(Double(successful) / Double(total))
-                w.key("avg_response_time_ms"); w.number(latency.rounded())
-                w.key("total_tokens"); w.integer(total * 400)
-                w.key("avg_tokens_per_request"); w.number(400)
-                w.key("total_cost"); w.number(cost * Double(total))
-                w.key("cost_per_request"); w.number(cost)
-                w.key("metadata"); w.beginObject()
-                w.key("variant"); w.string(second ? "prompt-v2" : "prompt-v1")
+                w.key("workflow_id")
+                w.string(workflow)
+                w.key("run_id")
+                w.string(runID)
+                w.key("total_tests")
+                w.integer(total)
+                w.key("successful_tests")
+                w.integer(successful)
+                w.key("failed_tests")
+                w.integer(total - successful)
+                w.key("success_rate")
+                w.number(Double(successful) / Double(total))
+                w.key("avg_response_time_ms")
+                w.number(latency.rounded())
+                w.key("total_tokens")
+                w.integer(total * 400)
+                w.key("avg_tokens_per_request")
+                w.number(400)
+                w.key("total_cost")
+                w.number(cost * Double(total))
+                w.key("cost_per_request")
+                w.number(cost)
+                w.key("metadata")
+                w.beginObject()
+                w.key("variant")
+                w.string(second ? "prompt-v2" : "prompt-v1")
                 w.endObject()
                 w.endObject()
                 messages.append(Message(key: workflow, value: w.bytes, run: "\(workflow)/\(runID)"))
@@ -101,7 +119,9 @@ struct DemoTraffic {
         return messages
     }
 
-    private mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &generator) < probability }
+    private mutating func chance(_ probability: Double) -> Bool {
+        Double.random(in: 0..<1, using: &generator) < probability
+    }
 
     mutating func runResult(workflow: String, runID: String, sequence: Int) -> [UInt8] {
         // wf-degrading gets slower, costlier and less reliable run after run.
@@ -120,7 +140,11 @@ struct DemoTraffic {
             }
         }
         let count = { (status: TaskStatus) in statuses.count { $0 == status } }
-        let succeeded = count(.succeeded), failed = count(.failed), timeout = count(.timeout), error = count(.error), cancelled = count(.cancelled)
+        let succeeded = count(.succeeded)
+        let failed = count(.failed)
+        let timeout = count(.timeout)
+        let error = count(.error)
+        let cancelled = count(.cancelled)
         let completed = succeeded + failed + timeout + error
         let baseLatency = (workflow == "wf-search-summarize" ? 4.2 : 1.4) * (1 + degradation * 0.25)
         let times = statuses.map { status -> Double in
@@ -135,57 +159,91 @@ struct DemoTraffic {
         let costPerToken = (workflow == "wf-invoice-extract" ? 0.00012 : 0.00002) * (1 + degradation * 0.2)
         var w = JSONWriter()
         w.beginObject()
-        w.key("run_id"); w.string(runID)
-        w.key("workflow_id"); w.string(workflow)
-        w.key("started_at"); w.string("2025-11-19T10:00:00Z")
-        w.key("finished_at"); w.string("2025-11-19T10:0\(min(9, Int(totalTime / 60))):\(String(format2(Int(totalTime) % 60)))Z")
-        w.key("total_duration"); w.number(totalTime)
-        w.key("statistics"); w.beginObject()
-        w.key("total_tasks"); w.integer(total)
-        w.key("completed_tasks"); w.integer(completed)
-        w.key("succeeded_tasks"); w.integer(succeeded)
-        w.key("failed_tasks"); w.integer(failed)
-        w.key("timeout_tasks"); w.integer(timeout)
-        w.key("cancelled_tasks"); w.integer(cancelled)
-        w.key("error_tasks"); w.integer(error)
-        w.key("total_tokens"); w.integer(tokens)
-        w.key("total_retries"); w.integer(failed + error)
-        w.key("success_rate"); w.number(completed > 0 ? Double(succeeded) / Double(completed) : 0)
-        w.key("total_execution_time"); w.number(totalTime)
-        w.key("avg_execution_time"); w.number(completed > 0 ? totalTime / Double(completed) : 0)
-        w.key("total_cost"); w.number(Double(tokens) * costPerToken)
+        w.key("run_id")
+        w.string(runID)
+        w.key("workflow_id")
+        w.string(workflow)
+        w.key("started_at")
+        w.string("2025-11-19T10:00:00Z")
+        w.key("finished_at")
+        w.string("2025-11-19T10:0\(min(9, Int(totalTime / 60))):\(String(format2(Int(totalTime) % 60)))Z")
+        w.key("total_duration")
+        w.number(totalTime)
+        w.key("statistics")
+        w.beginObject()
+        w.key("total_tasks")
+        w.integer(total)
+        w.key("completed_tasks")
+        w.integer(completed)
+        w.key("succeeded_tasks")
+        w.integer(succeeded)
+        w.key("failed_tasks")
+        w.integer(failed)
+        w.key("timeout_tasks")
+        w.integer(timeout)
+        w.key("cancelled_tasks")
+        w.integer(cancelled)
+        w.key("error_tasks")
+        w.integer(error)
+        w.key("total_tokens")
+        w.integer(tokens)
+        w.key("total_retries")
+        w.integer(failed + error)
+        w.key("success_rate")
+        w.number(completed > 0 ? Double(succeeded) / Double(completed) : 0)
+        w.key("total_execution_time")
+        w.number(totalTime)
+        w.key("avg_execution_time")
+        w.number(completed > 0 ? totalTime / Double(completed) : 0)
+        w.key("total_cost")
+        w.number(Double(tokens) * costPerToken)
         w.endObject()
-        w.key("task_results"); w.beginArray()
+        w.key("task_results")
+        w.beginArray()
         for (index, status) in statuses.enumerated() {
             w.beginObject()
-            w.key("task_id"); w.string("task-\(index + 1)")
-            w.key("task_status"); w.string(status.rawValue)
-            w.key("execution_time"); w.number(times[index])
+            w.key("task_id")
+            w.string("task-\(index + 1)")
+            w.key("task_status")
+            w.string(status.rawValue)
+            w.key("execution_time")
+            w.number(times[index])
             w.key("error_message")
             if status == .failed || status == .error {
                 w.string(Self.errorMessages[Int.random(in: 0..<Self.errorMessages.count, using: &generator)])
             } else {
                 w.null()
             }
-            w.key("attempt_count"); w.integer(status == .succeeded ? 1 : 2)
-            w.key("test_result"); w.null()
+            w.key("attempt_count")
+            w.integer(status == .succeeded ? 1 : 2)
+            w.key("test_result")
+            w.null()
             w.endObject()
         }
         w.endArray()
         if chance(0.4) {
             let clarity = Double(Int.random(in: 55...95, using: &generator))
             let efficiency = Double(Int.random(in: 55...95, using: &generator))
-            w.key("prompt_analysis"); w.beginObject()
-            w.key("prompt_id"); w.string("\(workflow)-prompt")
-            w.key("overall_score"); w.number(((clarity + efficiency) / 2).rounded())
-            w.key("clarity_score"); w.number(clarity)
-            w.key("efficiency_score"); w.number(efficiency)
-            w.key("issues"); w.beginArray()
+            w.key("prompt_analysis")
+            w.beginObject()
+            w.key("prompt_id")
+            w.string("\(workflow)-prompt")
+            w.key("overall_score")
+            w.number(((clarity + efficiency) / 2).rounded())
+            w.key("clarity_score")
+            w.number(clarity)
+            w.key("efficiency_score")
+            w.number(efficiency)
+            w.key("issues")
+            w.beginArray()
             if clarity < 65 {
                 w.beginObject()
-                w.key("severity"); w.string("critical")
-                w.key("type"); w.string("ambiguous_instructions")
-                w.key("description"); w.string("The expected output format is never stated")
+                w.key("severity")
+                w.string("critical")
+                w.key("type")
+                w.string("ambiguous_instructions")
+                w.key("description")
+                w.string("The expected output format is never stated")
                 w.endObject()
             }
             w.endArray()
@@ -196,23 +254,41 @@ struct DemoTraffic {
     }
 
     func legacy(workflow: String, runID: String) -> [UInt8] {
-        Array(#"{"workflow_id":"\#(workflow)","run_id":"\#(runID)","success_rate":0.75,"total_tests":8,"avg_response_time":2.1,"total_tokens":4000,"avg_tokens":500,"total_cost":0.08,"avg_cost":0.01}"#.utf8)
+        Array(
+            #"{"workflow_id":"\#(workflow)","run_id":"\#(runID)","success_rate":0.75,"total_tests":8,"avg_response_time":2.1,"total_tokens":4000,"avg_tokens":500,"total_cost":0.08,"avg_cost":0.01}"#
+                .utf8)
     }
 
     func report(workflow: String, runID: String) -> [UInt8] {
-        Array(#"{"schema":"optimizer.test_execution_report/v1","workflow_id":"\#(workflow)","run_id":"\#(runID)","total_tests":40,"successful_tests":38,"failed_tests":2,"success_rate":0.95,"avg_response_time_ms":1800.5,"p95_response_time_ms":4200,"p99_response_time_ms":6100,"total_tokens":24000,"avg_tokens_per_request":600,"total_cost":0.96,"cost_per_request":0.024,"error_distribution":{"timeout_errors":0,"api_errors":1,"validation_errors":1,"llm_errors":0,"total_errors":2}}"#.utf8)
+        Array(
+            #"{"schema":"optimizer.test_execution_report/v1","workflow_id":"\#(workflow)","run_id":"\#(runID)","total_tests":40,"successful_tests":38,"failed_tests":2,"success_rate":0.95,"avg_response_time_ms":1800.5,"p95_response_time_ms":4200,"p99_response_time_ms":6100,"total_tokens":24000,"avg_tokens_per_request":600,"total_cost":0.96,"cost_per_request":0.024,"error_distribution":{"timeout_errors":0,"api_errors":1,"validation_errors":1,"llm_errors":0,"total_errors":2}}"#
+                .utf8)
     }
 
     /// One message per dead-letter reason but `too_large`, plus one too large for the demo's limit.
     func badMessages() -> [Message] {
         [
             Message(key: "wf-broken", value: Array(#"{"run_id": "oops", "statistics": {"#.utf8), run: nil),
-            Message(key: "wf-broken", value: Array(#"{"schema": "executor.run_result/v9", "run_id": "r"}"#.utf8), run: nil),
-            Message(key: "wf-broken", value: Array(#"{"workflow_id": "wf-broken", "run_id": "r1", "total_tests": 3, "successful_tests": 3}"#.utf8), run: nil),
-            Message(key: "wf-broken", value: Array(#"{"workflow_id": "wf-broken", "success_rate": "high"}"#.utf8), run: nil),
-            Message(key: "wf-broken", value: Array(#"{"workflow_id": "wf-broken", "success_rate": 1.7}"#.utf8), run: nil),
-            Message(key: "wf-broken", value: Array(#"{"workflow_id":"wf-broken","run_id":"r2","total_tests":10,"successful_tests":9,"failed_tests":1,"success_rate":0.5,"avg_response_time_ms":100,"total_tokens":1,"avg_tokens_per_request":0.1,"total_cost":0,"cost_per_request":0}"#.utf8), run: nil),
-            Message(key: "wf-broken", value: Array(#"{"workflow_id":"wf-broken","success_rate":1,"padding":""#.utf8) + [UInt8](repeating: 0x78, count: 70_000) + Array(#""}"#.utf8), run: nil),
+            Message(
+                key: "wf-broken", value: Array(#"{"schema": "executor.run_result/v9", "run_id": "r"}"#.utf8), run: nil),
+            Message(
+                key: "wf-broken",
+                value: Array(
+                    #"{"workflow_id": "wf-broken", "run_id": "r1", "total_tests": 3, "successful_tests": 3}"#.utf8),
+                run: nil),
+            Message(
+                key: "wf-broken", value: Array(#"{"workflow_id": "wf-broken", "success_rate": "high"}"#.utf8), run: nil),
+            Message(
+                key: "wf-broken", value: Array(#"{"workflow_id": "wf-broken", "success_rate": 1.7}"#.utf8), run: nil),
+            Message(
+                key: "wf-broken",
+                value: Array(
+                    #"{"workflow_id":"wf-broken","run_id":"r2","total_tests":10,"successful_tests":9,"failed_tests":1,"success_rate":0.5,"avg_response_time_ms":100,"total_tokens":1,"avg_tokens_per_request":0.1,"total_cost":0,"cost_per_request":0}"#
+                        .utf8), run: nil),
+            Message(
+                key: "wf-broken",
+                value: Array(#"{"workflow_id":"wf-broken","success_rate":1,"padding":""#.utf8)
+                    + [UInt8](repeating: 0x78, count: 70_000) + Array(#""}"#.utf8), run: nil),
         ]
     }
 }

@@ -24,9 +24,11 @@ struct MockBroker: AsyncParsableCommand {
     @Option(help: "Partitions of each topic.")
     var partitions: Int = 3
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp(
-        "A topic to create, with its own partition count after a colon if it differs (repeatable). Default: the contract's three topics.",
-        valueName: "name[:partitions]"))
+    @Option(
+        name: .customLong("topic"),
+        help: ArgumentHelp(
+            "A topic to create, with its own partition count after a colon if it differs (repeatable). Default: the contract's three topics.",
+            valueName: "name[:partitions]"))
     var topics: [String] = []
 
     func validate() throws {
@@ -44,14 +46,17 @@ struct MockBroker: AsyncParsableCommand {
             guard let name = parts.first, !name.isEmpty else { throw ValidationError("--topic needs a name") }
             var count = partitions
             if parts.count == 2 {
-                guard let given = Int(parts[1]), given >= 1 else { throw ValidationError("--topic \(spec): the partition count must be a positive integer") }
+                guard let given = Int(parts[1]), given >= 1 else {
+                    throw ValidationError("--topic \(spec): the partition count must be a positive integer")
+                }
                 count = given
             }
             try cluster.createTopic(name, partitions: count, replicationFactor: brokers)
         }
         FileHandle.standardOutput.write(Data((cluster.bootstrapServers + "\n").utf8))
         let budget = ServiceRunner.exitingBudget(.seconds(5), logger: logger)
-        try await ServiceRunner.run([.init(service: MockClusterService(cluster: cluster))], budget: budget, logger: logger)
+        try await ServiceRunner.run(
+            [.init(service: MockClusterService(cluster: cluster))], budget: budget, logger: logger)
         budget.finish()
     }
 }

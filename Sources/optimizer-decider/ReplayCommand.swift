@@ -30,13 +30,18 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Where to start: beginning, end, an RFC 3339 time, or P:OFFSET,…")
     var from: String
 
-    @Option(help: "Where to end (exclusive): end (the high watermarks when the replay starts), beginning, an RFC 3339 time, or P:OFFSET,…")
+    @Option(
+        help:
+            "Where to end (exclusive): end (the high watermarks when the replay starts), beginning, an RFC 3339 time, or P:OFFSET,…"
+    )
     var until: String = "end"
 
     @Flag(help: "Decide and print the decisions it would write as JSON lines on standard output; write nothing.")
     var dryRun = false
 
-    @Flag(help: "Copy dead letters to the DLQ again (by default a replay only counts them: the live run copied them once).")
+    @Flag(
+        help:
+            "Copy dead letters to the DLQ again (by default a replay only counts them: the live run copied them once).")
     var writeDeadLetters = false
 
     @Option(help: "Seconds between progress lines when standard error is not a terminal.")
@@ -45,7 +50,8 @@ struct ReplayCommand: AsyncParsableCommand {
     func run() async throws {
         var settings = try options.settings()
         let logger = try options.makeLogger(label: "optimizer-decider-replay")
-        let fromPosition: ReplayPosition, untilPosition: ReplayPosition
+        let fromPosition: ReplayPosition
+        let untilPosition: ReplayPosition
         do {
             fromPosition = try ReplayPosition(parsing: from)
             untilPosition = try ReplayPosition(parsing: until)
@@ -59,13 +65,18 @@ struct ReplayCommand: AsyncParsableCommand {
         let display = ProgressDisplay(interactive: isatty(2) == 1, interval: progressInterval)
         let output = OutputStream(fd: 1)
         let budget = ServiceRunner.exitingBudget(settings.stopTimeout, logger: logger)
-        let service = ReplayService(replay: replay, budget: budget, logger: logger, report: { display.show($0) }) { json in
+        let service = ReplayService(replay: replay, budget: budget, logger: logger, report: { display.show($0) }) {
+            json in
             output.write(json)
             output.write([0x0A])
         }
         do {
             try await ServiceRunner.run(
-                [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+                [
+                    .init(
+                        service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                        failureTerminationBehavior: .gracefullyShutdownGroup)
+                ],
                 budget: budget, logger: logger)
         } catch {
             output.flush()
@@ -104,7 +115,8 @@ final class ProgressDisplay: Sendable {
     func finish(_ progress: ReplayProgress, dryRun: Bool) {
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let verb = dryRun ? "would write" : "wrote"
-        var summary = "replay \(progress.interrupted ? "interrupted" : "finished"): \(progress.done) of \(progress.total) records in \(String(format: "%.1f", progress.elapsedSeconds)) s; \(verb) \(progress.decided) decisions, skipped \(progress.duplicates) duplicates, \(progress.deadLetters) dead letters"
+        var summary =
+            "replay \(progress.interrupted ? "interrupted" : "finished"): \(progress.done) of \(progress.total) records in \(String(format: "%.1f", progress.elapsedSeconds)) s; \(verb) \(progress.decided) decisions, skipped \(progress.duplicates) duplicates, \(progress.deadLetters) dead letters"
         if progress.skipped > 0 { summary += ", \(progress.skipped) records outside the time range" }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
     }
@@ -114,20 +126,27 @@ final class ProgressDisplay: Sendable {
         let fraction = Double(progress.done) / Double(total)
         let rate = progress.elapsedSeconds > 0 ? Double(progress.done) / progress.elapsedSeconds : 0
         let eta = rate > 0 ? Double(progress.total - progress.done) / rate : 0
-        let counts = "\(progress.done)/\(progress.total) records, \(Int(rate)) /s, ETA \(Int(eta)) s, decided \(progress.decided), duplicates \(progress.duplicates), dead letters \(progress.deadLetters), \(partitionSummary(progress))"
+        let counts =
+            "\(progress.done)/\(progress.total) records, \(Int(rate)) /s, ETA \(Int(eta)) s, decided \(progress.decided), duplicates \(progress.duplicates), dead letters \(progress.deadLetters), \(partitionSummary(progress))"
         guard bar else { return "replay: " + counts }
         let width = 24
         let filled = Int(fraction * Double(width))
-        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] \(Int(fraction * 100))% " + counts
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            + "] \(Int(fraction * 100))% " + counts
     }
 
     /// How many partitions are done and which is furthest behind: one short phrase however many there are.
     static func partitionSummary(_ progress: ReplayProgress) -> String {
         let working = progress.partitions.filter { $0.total > 0 }
         let done = working.filter { $0.done >= $0.total }.count
-        guard let slowest = working.filter({ $0.done < $0.total }).min(by: { Double($0.done) / Double($0.total) < Double($1.done) / Double($1.total) }) else {
+        guard
+            let slowest = working.filter({ $0.done < $0.total }).min(by: {
+                Double($0.done) / Double($0.total) < Double($1.done) / Double($1.total)
+            })
+        else {
             return "partitions \(done)/\(working.count) done"
         }
-        return "partitions \(done)/\(working.count) done, slowest p\(slowest.partition) at \(Int(Double(slowest.done) / Double(slowest.total) * 100))%"
+        return
+            "partitions \(done)/\(working.count) done, slowest p\(slowest.partition) at \(Int(Double(slowest.done) / Double(slowest.total) * 100))%"
     }
 }

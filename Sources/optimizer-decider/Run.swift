@@ -27,7 +27,9 @@ struct Run: AsyncParsableCommand {
         let budget = ServiceRunner.exitingBudget(settings.stopTimeout, logger: logger)
         let pipeline = DecisionPipeline(settings: settings, budget: budget, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(
+                service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup)
         ]
         if let server = try endpointServer(settings.metricsAddress, pipeline: pipeline, logger: logger) {
             // First in the list, so it stops last: probes and scrapes answer while the pipeline stops.
@@ -43,12 +45,14 @@ struct Run: AsyncParsableCommand {
 
 /// The endpoint server for `--metrics-address`, or `nil` when it is "off".
 func endpointServer(
-    _ address: String, pipeline: DecisionPipeline, logger: Logger, onListening: @escaping @Sendable (EndpointAddress) -> Void = { _ in }
+    _ address: String, pipeline: DecisionPipeline, logger: Logger,
+    onListening: @escaping @Sendable (EndpointAddress) -> Void = { _ in }
 ) throws -> EndpointServer? {
     guard address != "off" else { return nil }
     do {
         return EndpointServer(
-            address: try EndpointAddress(parsing: address), metrics: pipeline.metrics, readiness: pipeline.readiness, logger: logger,
+            address: try EndpointAddress(parsing: address), metrics: pipeline.metrics, readiness: pipeline.readiness,
+            logger: logger,
             onListening: onListening)
     } catch {
         throw CommandFailure("\(error)")

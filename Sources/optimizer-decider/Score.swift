@@ -25,7 +25,9 @@ struct Score: ParsableCommand {
     @Option(help: "Lines longer than this many bytes are dead letters with reason too_large.")
     var maxMessageBytes: Int = InputDecoder.defaultMaximumMessageBytes
 
-    @Flag(help: "After the last line, print a one-line count of decisions, duplicates and dead letters to standard error.")
+    @Flag(
+        help: "After the last line, print a one-line count of decisions, duplicates and dead letters to standard error."
+    )
     var summary = false
 
     func run() throws {
@@ -74,7 +76,10 @@ struct Score: ParsableCommand {
         }
         stdout.flush()
         if summary {
-            stderr.write(Array("score: \(counts.decided) decided, \(counts.duplicates) duplicates, \(counts.rejected) dead letters\n".utf8))
+            stderr.write(
+                Array(
+                    "score: \(counts.decided) decided, \(counts.duplicates) duplicates, \(counts.rejected) dead letters\n"
+                        .utf8))
         }
         stderr.flush()
     }

@@ -26,36 +26,53 @@ struct ServiceOptions: ParsableArguments {
     @Option(help: "Rules file, YAML or JSON (default: the seed's rules). Env: DECIDER_RULES.")
     var rules: String?
 
-    @Option(help: "host:port serving /metrics, /healthz, /readyz (default: 127.0.0.1:9464; \"off\" disables). Env: DECIDER_METRICS_ADDRESS.")
+    @Option(
+        help:
+            "host:port serving /metrics, /healthz, /readyz (default: 127.0.0.1:9464; \"off\" disables). Env: DECIDER_METRICS_ADDRESS."
+    )
     var metricsAddress: String?
 
-    @Option(help: ArgumentHelp(
-        "A librdkafka property key=value, repeatable; security settings go here and are never logged. Env: DECIDER_KAFKA_OPTION (one per line) and DECIDER_KAFKA_OPTION_<ANY>.",
-        valueName: "key=value"))
+    @Option(
+        help: ArgumentHelp(
+            "A librdkafka property key=value, repeatable; security settings go here and are never logged. Env: DECIDER_KAFKA_OPTION (one per line) and DECIDER_KAFKA_OPTION_<ANY>.",
+            valueName: "key=value"))
     var kafkaOption: [String] = []
 
     @Option(help: "Static group membership id, e.g. the pod name (default: none). Env: DECIDER_GROUP_INSTANCE_ID.")
     var groupInstanceId: String?
 
-    @Option(help: "Largest input message in bytes; larger ones are dead letters (default: 1048576). Env: DECIDER_MAX_MESSAGE_BYTES.")
+    @Option(
+        help:
+            "Largest input message in bytes; larger ones are dead letters (default: 1048576). Env: DECIDER_MAX_MESSAGE_BYTES."
+    )
     var maxMessageBytes: Int?
 
-    @Option(help: "How long a decision blocks duplicates of its run, in hours (default: 168). Env: DECIDER_DEDUP_RETENTION_HOURS.")
+    @Option(
+        help:
+            "How long a decision blocks duplicates of its run, in hours (default: 168). Env: DECIDER_DEDUP_RETENTION_HOURS."
+    )
     var dedupRetentionHours: Double?
 
     @Option(help: "Messages per batch (default: 1000). Env: DECIDER_BATCH_SIZE.")
     var batchSize: Int?
 
-    @Option(help: "Seconds to wait for the brokers at startup before giving up (default: 30). Env: DECIDER_STARTUP_TIMEOUT.")
+    @Option(
+        help: "Seconds to wait for the brokers at startup before giving up (default: 30). Env: DECIDER_STARTUP_TIMEOUT."
+    )
     var startupTimeout: Double?
 
-    @Option(help: "Seconds a stop may take in all: outputs in flight, commit, leaving the group (default: 10). Env: DECIDER_STOP_TIMEOUT.")
+    @Option(
+        help:
+            "Seconds a stop may take in all: outputs in flight, commit, leaving the group (default: 10). Env: DECIDER_STOP_TIMEOUT."
+    )
     var stopTimeout: Double?
 
     @Option(help: "Log format: text or json (default: text). Env: DECIDER_LOG_FORMAT.")
     var logFormat: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: info). Env: DECIDER_LOG_LEVEL.")
+    @Option(
+        help: "Log level: trace, debug, info, notice, warning, error, critical (default: info). Env: DECIDER_LOG_LEVEL."
+    )
     var logLevel: String?
 
     static func environment(_ name: String) -> String? {
@@ -68,7 +85,9 @@ struct ServiceOptions: ParsableArguments {
     func number<T: LosslessStringConvertible>(_ flag: T?, _ name: String, _ option: String) throws -> T? {
         if let flag { return flag }
         guard let text = Self.environment(name) else { return nil }
-        guard let parsed = T(text) else { throw CommandFailure("DECIDER_\(name)=\(text) is not a valid value for --\(option)") }
+        guard let parsed = T(text) else {
+            throw CommandFailure("DECIDER_\(name)=\(text) is not a valid value for --\(option)")
+        }
         return parsed
     }
 
@@ -77,7 +96,9 @@ struct ServiceOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         var options: [String] = []
         if let lines = environment["DECIDER_KAFKA_OPTION"] {
-            options += lines.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            options += lines.split(whereSeparator: \.isNewline).map(String.init).filter {
+                !$0.trimmingCharacters(in: .whitespaces).isEmpty
+            }
         }
         for key in environment.keys.sorted() where key.hasPrefix("DECIDER_KAFKA_OPTION_") {
             options.append(environment[key]!)
@@ -89,7 +110,8 @@ struct ServiceOptions: ParsableArguments {
         let format = value(logFormat, "LOG_FORMAT") ?? "text"
         let levelName = value(logLevel, "LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
-            throw CommandFailure("log level \"\(levelName)\" is not one of trace, debug, info, notice, warning, error, critical")
+            throw CommandFailure(
+                "log level \"\(levelName)\" is not one of trace, debug, info, notice, warning, error, critical")
         }
         let logger: Logger
         switch format {
@@ -135,11 +157,15 @@ struct ServiceOptions: ParsableArguments {
             settings.startupTimeout = .milliseconds(Int64(seconds * 1000))
         }
         if let seconds = try number(stopTimeout, "STOP_TIMEOUT", "stop-timeout") {
-            guard seconds > 0, seconds <= 3600, seconds.isFinite else { throw CommandFailure("--stop-timeout must be between 0 and 3600 seconds") }
+            guard seconds > 0, seconds <= 3600, seconds.isFinite else {
+                throw CommandFailure("--stop-timeout must be between 0 and 3600 seconds")
+            }
             settings.stopTimeout = .milliseconds(Int64(seconds * 1000))
         }
         if let size = try number(batchSize, "BATCH_SIZE", "batch-size") {
-            guard (1...100_000).contains(size) else { throw CommandFailure("--batch-size must be between 1 and 100000") }
+            guard (1...100_000).contains(size) else {
+                throw CommandFailure("--batch-size must be between 1 and 100000")
+            }
             settings.batchSize = size
         }
         return settings
@@ -159,9 +185,12 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("ts", ISO8601DateFormatter().string(from: Date())), ("level", event.level.rawValue), ("logger", label), ("msg", event.message.description),
+            ("ts", ISO8601DateFormatter().string(from: Date())), ("level", event.level.rawValue), ("logger", label),
+            ("msg", event.message.description),
         ]
-        for (key, value) in self.metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+        for (key, value) in self.metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: {
+            $0.key < $1.key
+        }) {
             fields.append((key, "\(value)"))
         }
         let object = "{" + fields.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}\n"

@@ -45,7 +45,8 @@ func makeReport(
         costPerRequest: costPerRequest, errorDistribution: ErrorDistribution(timeoutErrors: timeouts))
 }
 
-func analysis(overall: Double = 90, clarity: Double = 90, efficiency: Double = 90, critical: Int = 0) -> PromptAnalysis {
+func analysis(overall: Double = 90, clarity: Double = 90, efficiency: Double = 90, critical: Int = 0) -> PromptAnalysis
+{
     PromptAnalysis(
         overallScore: overall, clarityScore: clarity, efficiencyScore: efficiency,
         issues: (0..<critical).map { _ in PromptIssue(severity: .critical, type: "x", description: "y") }

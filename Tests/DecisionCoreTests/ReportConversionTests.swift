@@ -1,10 +1,13 @@
 import Testing
+
 @testable import DecisionCore
 
 @Suite("Executor run result → report (contract 2.1)")
 struct RunResultConversionTests {
     @Test func mapsCountsRatesAndCosts() throws {
-        let run = makeRun(total: 10, succeeded: 6, failed: 1, timeout: 1, cancelled: 1, error: 1, avgExecutionTime: 2.5, totalCost: 0.9, totalTokens: 900)
+        let run = makeRun(
+            total: 10, succeeded: 6, failed: 1, timeout: 1, cancelled: 1, error: 1, avgExecutionTime: 2.5,
+            totalCost: 0.9, totalTokens: 900)
         let report = try TestExecutionReport(from: run, patterns: ErrorPatterns())
         #expect(report.totalTests == 10)
         #expect(report.successfulTests == 6)
@@ -43,7 +46,8 @@ struct RunResultConversionTests {
         #expect(report.p99ResponseTimeMs == nil)
         // All cancelled and a stated rate of 1.0 disagrees with the 0.0 the contract fixes for no completions.
         let wrong = makeRun(total: 3, succeeded: 0, cancelled: 3, successRate: 1)
-        #expect(rejection { _ = try TestExecutionReport(from: wrong, patterns: ErrorPatterns()) }?.reason == .inconsistent)
+        #expect(
+            rejection { _ = try TestExecutionReport(from: wrong, patterns: ErrorPatterns()) }?.reason == .inconsistent)
     }
 
     @Test func completedTasksGivenExplicitlyIsTheDenominator() throws {
@@ -54,13 +58,18 @@ struct RunResultConversionTests {
     }
 
     @Test func rateWithinToleranceIsAcceptedAndBeyondIsRejected() throws {
-        _ = try TestExecutionReport(from: makeRun(total: 3, succeeded: 2, failed: 1, successRate: 0.667), patterns: ErrorPatterns())
-        let error = rejection { _ = try TestExecutionReport(from: makeRun(total: 3, succeeded: 2, failed: 1, successRate: 0.668), patterns: ErrorPatterns()) }
+        _ = try TestExecutionReport(
+            from: makeRun(total: 3, succeeded: 2, failed: 1, successRate: 0.667), patterns: ErrorPatterns())
+        let error = rejection {
+            _ = try TestExecutionReport(
+                from: makeRun(total: 3, succeeded: 2, failed: 1, successRate: 0.668), patterns: ErrorPatterns())
+        }
         #expect(error?.reason == .inconsistent)
     }
 
     @Test func countsExceedingTotalAreInconsistent() {
-        let run = makeRun(total: 5, succeeded: 5, failed: 1, tasks: [TaskResult(taskID: "a", status: .succeeded, executionTime: 1)])
+        let run = makeRun(
+            total: 5, succeeded: 5, failed: 1, tasks: [TaskResult(taskID: "a", status: .succeeded, executionTime: 1)])
         let error = rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }
         #expect(error?.reason == .inconsistent)
         #expect(error?.field == "statistics.total_tasks")
@@ -69,21 +78,31 @@ struct RunResultConversionTests {
     @Test func rangeViolationsNameTheField() {
         var run = makeRun()
         run.statistics.totalCost = -1
-        #expect(rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) } == InputRejection(.invalidValue, field: "statistics.total_cost", "statistics.total_cost must be ≥ 0, got -1"))
+        #expect(
+            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }
+                == InputRejection(
+                    .invalidValue, field: "statistics.total_cost", "statistics.total_cost must be ≥ 0, got -1"))
         run = makeRun()
         run.statistics.successRate = 1.5
-        #expect(rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field == "statistics.success_rate")
+        #expect(
+            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field
+                == "statistics.success_rate")
         run = makeRun()
         run.tasks = []
-        #expect(rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field == "task_results")
+        #expect(
+            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field == "task_results")
         run = makeRun()
         run.tasks[3].executionTime = -0.5
-        #expect(rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field == "task_results[3].execution_time")
+        #expect(
+            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field
+                == "task_results[3].execution_time")
         run = makeRun()
         run.runID = ""
         #expect(rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field == "run_id")
         run = makeRun(total: 0, succeeded: 0, tasks: [TaskResult(taskID: "a", status: .pending, executionTime: 0)])
-        #expect(rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field == "statistics.total_tasks")
+        #expect(
+            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field
+                == "statistics.total_tasks")
     }
 }
 
@@ -120,7 +139,8 @@ struct PercentileTests {
             TaskResult(taskID: "b", status: .cancelled, executionTime: 0),
             TaskResult(taskID: "c", status: .succeeded, executionTime: 0.5),
         ]
-        let report = try TestExecutionReport(from: makeRun(total: 3, succeeded: 2, cancelled: 1, tasks: tasks), patterns: ErrorPatterns())
+        let report = try TestExecutionReport(
+            from: makeRun(total: 3, succeeded: 2, cancelled: 1, tasks: tasks), patterns: ErrorPatterns())
         #expect(report.p95ResponseTimeMs == 500)  // n = 2: ⌊1.9⌋ = 1
         #expect(report.p99ResponseTimeMs == 500)
     }
@@ -129,7 +149,9 @@ struct PercentileTests {
 @Suite("Error classification (contract 2.1)")
 struct ErrorClassificationTests {
     func distribution(_ tasks: [(TaskStatus, String?)], errorTasks: Int, timeouts: Int = 0) -> ErrorDistribution {
-        let taskResults = tasks.enumerated().map { TaskResult(taskID: "t\($0)", status: $1.0, executionTime: 1, errorMessage: $1.1) }
+        let taskResults = tasks.enumerated().map {
+            TaskResult(taskID: "t\($0)", status: $1.0, executionTime: 1, errorMessage: $1.1)
+        }
         var run = makeRun(total: 20, succeeded: 0, tasks: taskResults)
         run.statistics.errorTasks = errorTasks
         run.statistics.timeoutTasks = timeouts
@@ -137,7 +159,8 @@ struct ErrorClassificationTests {
     }
 
     @Test func llmBeforeValidationAndCaseInsensitive() {
-        let d = distribution([(.error, "RATE LIMIT hit while validating schema"), (.failed, "Output Format wrong")], errorTasks: 1)
+        let d = distribution(
+            [(.error, "RATE LIMIT hit while validating schema"), (.failed, "Output Format wrong")], errorTasks: 1)
         #expect(d.llmErrors == 1)
         #expect(d.validationErrors == 1)
         #expect(d.apiErrors == 0)
@@ -149,7 +172,8 @@ struct ErrorClassificationTests {
     }
 
     @Test func apiErrorsAreErrorTasksLessThoseClassified() {
-        let d = distribution([(.error, "HTTP 500"), (.error, "quota exceeded"), (.error, nil)], errorTasks: 5, timeouts: 2)
+        let d = distribution(
+            [(.error, "HTTP 500"), (.error, "quota exceeded"), (.error, nil)], errorTasks: 5, timeouts: 2)
         #expect(d == ErrorDistribution(timeoutErrors: 2, apiErrors: 4, validationErrors: 0, llmErrors: 1))
         #expect(d.totalErrors == 7)
     }
@@ -163,7 +187,9 @@ struct ErrorClassificationTests {
     @Test func everyDefaultPatternMatches() {
         let patterns = ErrorPatterns()
         for pattern in ErrorPatterns.defaultLLM { #expect(patterns.classify("x \(pattern.uppercased()) y") == .llm) }
-        for pattern in ErrorPatterns.defaultValidation { #expect(patterns.classify("x \(pattern.uppercased()) y") == .validation) }
+        for pattern in ErrorPatterns.defaultValidation {
+            #expect(patterns.classify("x \(pattern.uppercased()) y") == .validation)
+        }
         #expect(patterns.classify("connection reset") == nil)
     }
 
@@ -186,19 +212,32 @@ struct LegacyConversionTests {
     }
 
     @Test func roundHalfToEven() throws {
-        #expect(try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 5, successRate: 0.5)).successfulTests == 2)
-        #expect(try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 7, successRate: 0.5)).successfulTests == 4)
-        #expect(try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 3, successRate: 0.5)).successfulTests == 2)
-        #expect(try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 10, successRate: 0.25)).successfulTests == 2)
-        #expect(try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 10, successRate: 0.35)).successfulTests == 4)
+        #expect(
+            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 5, successRate: 0.5)).successfulTests == 2
+        )
+        #expect(
+            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 7, successRate: 0.5)).successfulTests == 4
+        )
+        #expect(
+            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 3, successRate: 0.5)).successfulTests == 2
+        )
+        #expect(
+            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 10, successRate: 0.25)).successfulTests
+                == 2)
+        #expect(
+            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 10, successRate: 0.35)).successfulTests
+                == 4)
         // 3 × 0.7 is 2.0999999999999996 in binary: Python's round gives 2, and so must we.
-        #expect(try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 3, successRate: 0.7)).successfulTests == 2)
+        #expect(
+            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 3, successRate: 0.7)).successfulTests == 2
+        )
     }
 
     @Test func recomputesRateAndMapsFields() throws {
-        let report = try TestExecutionReport(legacy: LegacyBaselineMetrics(
-            workflowID: "wf", runID: "r", totalTests: 3, successRate: 0.7, avgResponseTime: 1.25,
-            totalTokens: 300, avgTokens: 100, totalCost: 0.3, avgCost: 0.1))
+        let report = try TestExecutionReport(
+            legacy: LegacyBaselineMetrics(
+                workflowID: "wf", runID: "r", totalTests: 3, successRate: 0.7, avgResponseTime: 1.25,
+                totalTokens: 300, avgTokens: 100, totalCost: 0.3, avgCost: 0.1))
         #expect(report.successfulTests == 2)
         #expect(report.successRate == 2.0 / 3.0)
         #expect(report.avgResponseTimeMs == 1250)
@@ -209,9 +248,15 @@ struct LegacyConversionTests {
     }
 
     @Test func rejectsOutOfRange() {
-        #expect(rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(successRate: 1.2)) }?.field == "success_rate")
-        #expect(rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 0, successRate: 1)) }?.field == "total_tests")
-        #expect(rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(successRate: 1, avgCost: -1)) }?.field == "avg_cost")
+        #expect(
+            rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(successRate: 1.2)) }?.field
+                == "success_rate")
+        #expect(
+            rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 0, successRate: 1)) }?
+                .field == "total_tests")
+        #expect(
+            rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(successRate: 1, avgCost: -1)) }?.field
+                == "avg_cost")
     }
 }
 

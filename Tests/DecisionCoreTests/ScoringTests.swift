@@ -1,4 +1,5 @@
 import Testing
+
 @testable import DecisionCore
 
 @Suite("Reasons (contract 3.1)")
@@ -25,7 +26,10 @@ struct ReasonTests {
     @Test func allReasonsInContractOrderWithObservedAndThreshold() {
         let report = makeReport(total: 10, successful: 5, latencyMs: 6000, costPerRequest: 0.2, timeouts: 2)
         let reasons = rules.reasons(for: report, analysis: analysis(overall: 60, critical: 2))
-        #expect(reasons.map(\.code) == [.lowOverallScore, .criticalIssues, .lowSuccessRate, .highLatency, .highCost, .excessiveTimeouts])
+        #expect(
+            reasons.map(\.code) == [
+                .lowOverallScore, .criticalIssues, .lowSuccessRate, .highLatency, .highCost, .excessiveTimeouts,
+            ])
         #expect(reasons.map(\.observed) == [60, 2, 0.5, 6000, 0.2, 0.2])
         #expect(reasons.map(\.threshold) == [80, 1, 0.8, 5000, 0.1, 0.05])
         #expect(reasons[0].message == "overall score 60 is below the optimization threshold 80")
@@ -51,7 +55,10 @@ struct ReasonTests {
         var rules = ScoringRules()
         rules.minSuccessRate = 0.95
         rules.maxAcceptableLatencyMs = 500
-        #expect(rules.reasons(for: makeReport(total: 100, successful: 94), analysis: nil).map(\.code) == [.lowSuccessRate, .highLatency])
+        #expect(
+            rules.reasons(for: makeReport(total: 100, successful: 94), analysis: nil).map(\.code) == [
+                .lowSuccessRate, .highLatency,
+            ])
     }
 }
 
@@ -87,12 +94,12 @@ struct StrategyTests {
         func with(_ c: Double, _ e: Double) -> Strategy? {
             strategy(makeReport(), analysis(overall: low.overallScore, clarity: c, efficiency: e))
         }
-        #expect(with(90, 69) == .efficiencyFocus)       // e < low_score_threshold
-        #expect(with(70, 85) == .clarityFocus)          // c < e − gap
-        #expect(with(95, 80) == .efficiencyFocus)       // e < c − gap
-        #expect(with(75, 85) == .clarityFocus)          // gap exactly 10: not <, falls to default
+        #expect(with(90, 69) == .efficiencyFocus)  // e < low_score_threshold
+        #expect(with(70, 85) == .clarityFocus)  // c < e − gap
+        #expect(with(95, 80) == .efficiencyFocus)  // e < c − gap
+        #expect(with(75, 85) == .clarityFocus)  // gap exactly 10: not <, falls to default
         #expect(with(85, 75) == .clarityFocus)
-        #expect(with(70, 70) == .clarityFocus)          // both at the threshold: not below
+        #expect(with(70, 70) == .clarityFocus)  // both at the threshold: not below
         #expect(with(90, 90) == .clarityFocus)
     }
 
@@ -104,7 +111,8 @@ struct StrategyTests {
             rules.clarityEfficiencyGap = gap
             for c in stride(from: 0.0, through: 100, by: 5) {
                 for e in stride(from: 0.0, through: 100, by: 5) {
-                    let strategy = rules.strategy(for: makeReport(), analysis: analysis(overall: 10, clarity: c, efficiency: e), reasons: [])
+                    let strategy = rules.strategy(
+                        for: makeReport(), analysis: analysis(overall: 10, clarity: c, efficiency: e), reasons: [])
                     #expect(strategy != .structureFocus)
                 }
             }
@@ -177,7 +185,10 @@ struct RulesTests {
         func failure(_ change: (inout ScoringRules) -> Void) -> String? {
             var rules = ScoringRules()
             change(&rules)
-            do { try rules.validate(); return nil } catch { return error.key }
+            do {
+                try rules.validate()
+                return nil
+            } catch { return error.key }
         }
         #expect(failure { _ in } == nil)
         #expect(failure { $0.optimizationThreshold = 101 } == "optimization_threshold")
@@ -216,18 +227,26 @@ struct DecisionIDTests {
         let a = RunIdentity.runID(workflowID: "wf", runID: "r1")
         #expect(a.decisionKey(rulesFingerprint: "f1") == a.decisionKey(rulesFingerprint: "f1"))
         #expect(a.decisionKey(rulesFingerprint: "f1") != a.decisionKey(rulesFingerprint: "f2"))
-        #expect(a.decisionKey(rulesFingerprint: "f1") != RunIdentity.runID(workflowID: "wf", runID: "r2").decisionKey(rulesFingerprint: "f1"))
-        #expect(a.decisionKey(rulesFingerprint: "f1") != RunIdentity.runID(workflowID: "wf2", runID: "r1").decisionKey(rulesFingerprint: "f1"))
+        #expect(
+            a.decisionKey(rulesFingerprint: "f1")
+                != RunIdentity.runID(workflowID: "wf", runID: "r2").decisionKey(rulesFingerprint: "f1"))
+        #expect(
+            a.decisionKey(rulesFingerprint: "f1")
+                != RunIdentity.runID(workflowID: "wf2", runID: "r1").decisionKey(rulesFingerprint: "f1"))
         // Field boundaries cannot be shifted to collide.
-        #expect(RunIdentity.runID(workflowID: "a", runID: "bc").decisionKey(rulesFingerprint: "f")
-            != RunIdentity.runID(workflowID: "ab", runID: "c").decisionKey(rulesFingerprint: "f"))
-        #expect(RunIdentity.contentHash(workflowID: "wf", sha256Hex: "r1").decisionKey(rulesFingerprint: "f1") != a.decisionKey(rulesFingerprint: "f1"))
+        #expect(
+            RunIdentity.runID(workflowID: "a", runID: "bc").decisionKey(rulesFingerprint: "f")
+                != RunIdentity.runID(workflowID: "ab", runID: "c").decisionKey(rulesFingerprint: "f"))
+        #expect(
+            RunIdentity.contentHash(workflowID: "wf", sha256Hex: "r1").decisionKey(rulesFingerprint: "f1")
+                != a.decisionKey(rulesFingerprint: "f1"))
     }
 
     /// Decision ids must never change between versions: state restored from the decisions topic and
     /// replays dedup by them. Pinned against Python's hashlib over the documented byte layout.
     @Test func pinnedAgainstAnIndependentSHA256() {
-        let key = RunIdentity.runID(workflowID: "wf-1", runID: "run-1").decisionKey(rulesFingerprint: "sha256:a68eeab32a5ca2e4")
+        let key = RunIdentity.runID(workflowID: "wf-1", runID: "run-1").decisionKey(
+            rulesFingerprint: "sha256:a68eeab32a5ca2e4")
         #expect(key.description == "0e3a00f02646b697671edf8d88b3c64d")
     }
 
@@ -236,7 +255,9 @@ struct DecisionIDTests {
         #expect(key.description.count == 32)
         #expect(DecisionKey(hex: key.description) == key)
         #expect(DecisionKey(hex: "00000000000000010000000000000002") == DecisionKey(high: 1, low: 2))
-        #expect(DecisionKey(high: 0xfedc_ba98_7654_3210, low: 0x0123_4567_89ab_cdef).description == "fedcba98765432100123456789abcdef")
+        #expect(
+            DecisionKey(high: 0xfedc_ba98_7654_3210, low: 0x0123_4567_89ab_cdef).description
+                == "fedcba98765432100123456789abcdef")
         #expect(DecisionKey(hex: "xyz") == nil)
         #expect(DecisionKey(hex: "0000000000000001000000000000000G") == nil)
     }
@@ -246,9 +267,14 @@ struct DecisionIDTests {
 struct SHA256Tests {
     @Test func vectors() {
         #expect(hexString(SHA256.hash("".utf8)) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(hexString(SHA256.hash("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(hexString(SHA256.hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(hexString(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000))) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(
+            hexString(SHA256.hash("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            hexString(SHA256.hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(
+            hexString(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000)))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
         for length in [55, 56, 63, 64, 65] {
             var split = SHA256()
             let bytes = [UInt8](repeating: 0x62, count: length)
@@ -264,7 +290,9 @@ struct RegressionTests {
     let history = HistoryRules()
 
     func points(_ count: Int, success: Double = 0.9, latency: Double = 1000, cost: Double = 0.01) -> [BaselinePoint] {
-        Array(repeating: BaselinePoint(successRate: success, avgResponseTimeMs: latency, costPerRequest: cost), count: count)
+        Array(
+            repeating: BaselinePoint(successRate: success, avgResponseTimeMs: latency, costPerRequest: cost),
+            count: count)
     }
 
     @Test func nothingBelowMinimumRuns() {
@@ -285,7 +313,8 @@ struct RegressionTests {
     }
 
     @Test func zeroMeansNeverRegress() {
-        let found = history.regressions(of: makeReport(latencyMs: 10, costPerRequest: 1), against: points(5, latency: 0, cost: 0))
+        let found = history.regressions(
+            of: makeReport(latencyMs: 10, costPerRequest: 1), against: points(5, latency: 0, cost: 0))
         #expect(found.isEmpty)
     }
 
@@ -304,7 +333,9 @@ struct RegressionTests {
 
     @Test func historyKeepsTheLastWindow() {
         var workflow = WorkflowHistory(window: 3)
-        for value in 1...5 { workflow.append(BaselinePoint(successRate: Double(value) / 10, avgResponseTimeMs: 0, costPerRequest: 0)) }
+        for value in 1...5 {
+            workflow.append(BaselinePoint(successRate: Double(value) / 10, avgResponseTimeMs: 0, costPerRequest: 0))
+        }
         #expect(workflow.points.map(\.successRate) == [0.3, 0.4, 0.5])
     }
 }

@@ -1,13 +1,18 @@
 import Testing
+
 @testable import DecisionCore
 
 /// A run of `completed` tests (none cancelled unless given) with `successful` successes.
-private func run(_ successful: Int, of completed: Int = 100, latency: Double = 1000, cost: Double = 0.01) -> VariantRun {
+private func run(_ successful: Int, of completed: Int = 100, latency: Double = 1000, cost: Double = 0.01) -> VariantRun
+{
     VariantRun(successful: successful, completed: completed, avgResponseTimeMs: latency, costPerRequest: cost)
 }
 
 /// Records `count` copies of `run` for `variant`, then compares it.
-private func record(_ table: inout VariantTable, _ variant: String, _ run: VariantRun, times count: Int = 1, rules: ScoringRules = ScoringRules()) -> VariantComparison {
+private func record(
+    _ table: inout VariantTable, _ variant: String, _ run: VariantRun, times count: Int = 1,
+    rules: ScoringRules = ScoringRules()
+) -> VariantComparison {
     for _ in 0..<count { table.record(variant, run: run, window: rules.variants.window) }
     return table.compare(variant, rules: rules)!
 }
@@ -36,7 +41,9 @@ struct VariantComparisonTests {
         #expect(c.baselineVariant == nil)
         #expect(c.runs == 1 && c.baselineRuns == 0)
         #expect(c.successRate == .init(variant: 0.9, baseline: nil, difference: nil, pValue: nil))
-        #expect(c.avgResponseTimeMs.variant == 1000 && c.avgResponseTimeMs.baseline == nil && c.avgResponseTimeMs.ratio == nil)
+        #expect(
+            c.avgResponseTimeMs.variant == 1000 && c.avgResponseTimeMs.baseline == nil
+                && c.avgResponseTimeMs.ratio == nil)
         #expect(c.costPerRequest.ratio == nil)
         // A variant with no baseline says so however many runs it has.
         #expect(record(&table, "A", run(90), times: 20).verdict == .noBaseline)
@@ -65,8 +72,8 @@ struct VariantComparisonTests {
 
     @Test func pValueOfTheTwoProportionZTest() {
         var table = VariantTable()
-        _ = record(&table, "A", run(6, of: 10), times: 5)   // 30 of 50
-        let c = record(&table, "B", run(8, of: 10), times: 5)   // 40 of 50
+        _ = record(&table, "A", run(6, of: 10), times: 5)  // 30 of 50
+        let c = record(&table, "B", run(8, of: 10), times: 5)  // 40 of 50
         // Pinned against Python: d = 40/50 − 30/50; q = 70/100; se = sqrt(q(1−q)(1/50 + 1/50));
         // math.erfc(abs(d / se) / math.sqrt(2)).
         #expect(c.successRate.variant == 0.8 && c.successRate.baseline == 0.6)
@@ -95,10 +102,10 @@ struct VariantComparisonTests {
             return record(&table, "B", run(90, latency: latency, cost: cost), times: 5).verdict
         }
         #expect(verdict() == .inconclusive)
-        #expect(verdict(latency: 1500) == .inconclusive)          // ratio exactly 1.5: not above
+        #expect(verdict(latency: 1500) == .inconclusive)  // ratio exactly 1.5: not above
         #expect(verdict(latency: 1500.001) == .regressed)
         #expect(verdict(cost: 0.016) == .regressed)
-        #expect(verdict(latency: 1000 / 1.5) == .inconclusive)    // exactly 1/1.5: not below
+        #expect(verdict(latency: 1000 / 1.5) == .inconclusive)  // exactly 1/1.5: not below
         #expect(verdict(latency: 600) == .improved)
         #expect(verdict(cost: 0.006) == .improved)
     }
@@ -165,7 +172,7 @@ struct VariantComparisonTests {
     @Test func aNinthVariantForgetsTheLeastRecentlyDecided() {
         var table = VariantTable()
         for name in ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"] { _ = record(&table, name, run(90), times: 5) }
-        _ = record(&table, "v1", run(90))                       // v1 is now recent; v2 is the least recent
+        _ = record(&table, "v1", run(90))  // v1 is now recent; v2 is the least recent
         let c = record(&table, "v9", run(90))
         #expect(table.variantNames.count == VariantRules.maximumVariants)
         #expect(!table.variantNames.contains("v2") && table.variantNames.contains("v1"))

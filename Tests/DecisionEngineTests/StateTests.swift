@@ -2,6 +2,7 @@ import DecisionCore
 import Foundation
 import Testing
 import WireFormat
+
 @testable import DecisionEngine
 
 func key(_ n: UInt64) -> DecisionKey { DecisionKey(high: 0, low: n) }
@@ -11,7 +12,11 @@ let point = BaselinePoint(successRate: 1, avgResponseTimeMs: 100, costPerRequest
 struct PartitionStateTests {
     @Test func remembersDecisionsAndHistory() {
         var state = PartitionState(retentionMs: nil, capacity: 10, historyWindow: 3)
-        for n: UInt64 in 1...5 { state.record(key(n), workflowID: "wf", point: BaselinePoint(successRate: Double(n) / 10, avgResponseTimeMs: 0, costPerRequest: 0), atMs: 0) }
+        for n: UInt64 in 1...5 {
+            state.record(
+                key(n), workflowID: "wf",
+                point: BaselinePoint(successRate: Double(n) / 10, avgResponseTimeMs: 0, costPerRequest: 0), atMs: 0)
+        }
         #expect(state.contains(key(1)) && state.contains(key(5)))
         #expect(!state.contains(key(6)))
         #expect(state.baseline(for: "wf").map(\.successRate) == [0.3, 0.4, 0.5])
@@ -68,16 +73,22 @@ struct PartitionStateTests {
 @Suite("Decider and state store")
 struct DeciderTests {
     static let sample: [[UInt8]] = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/executor-results.jsonl")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../examples/executor-results.jsonl")
         return (try! String(contentsOf: url, encoding: .utf8)).split(separator: "\n").map { Array($0.utf8) }
     }()
 
     func messages(partition: Int32 = 0) -> [EngineInput] {
-        Self.sample.enumerated().map { EngineInput(topic: "executor-results", partition: partition, offset: Int64($0.offset), timestampMs: nil, value: $0.element) }
+        Self.sample.enumerated().map {
+            EngineInput(
+                topic: "executor-results", partition: partition, offset: Int64($0.offset), timestampMs: nil,
+                value: $0.element)
+        }
     }
 
     @Test func storeDecidesDeduplicatesAndRejectsInOrder() async {
-        let store = DecisionStateStore(decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 1000)
+        let store = DecisionStateStore(
+            decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 1000)
         await store.install(store.emptyState(), for: 0)
         let results = await store.process(messages(), nowMs: 1_763_546_400_000)
         let kinds = results.map { result -> String in
@@ -88,7 +99,11 @@ struct DeciderTests {
             case nil: "not owned"
             }
         }
-        #expect(kinds == ["decided", "decided", "decided", "decided", "decided", "duplicate", "invalid_json", "unsupported_schema", "inconsistent", "wrong_type", "invalid_value", "missing_field"])
+        #expect(
+            kinds == [
+                "decided", "decided", "decided", "decided", "decided", "duplicate", "invalid_json",
+                "unsupported_schema", "inconsistent", "wrong_type", "invalid_value", "missing_field",
+            ])
         // Redelivery of the same batch (a restart without a commit) decides nothing new.
         let again = await store.process(messages(), nowMs: 1_763_546_400_000)
         let decidedAgain = again.filter { if case .decided? = $0 { true } else { false } }.count
@@ -97,7 +112,8 @@ struct DeciderTests {
     }
 
     @Test func messagesOfUnownedPartitionsAreNotProcessed() async {
-        let store = DecisionStateStore(decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 1000)
+        let store = DecisionStateStore(
+            decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 1000)
         await store.install(store.emptyState(), for: 0)
         #expect(await store.process(messages(partition: 1), nowMs: 0).allSatisfy { $0 == nil })
         await store.drop([0])
@@ -113,10 +129,13 @@ struct DeciderTests {
         var firstDecision: [UInt8] = []
         for (offset, line) in Self.sample.enumerated() {
             let outcome = line.withUnsafeBytes {
-                decider.process($0, source: MessageSource(topic: "t", partition: 0, offset: Int64(offset), timestampMs: nil), nowMs: 0, state: &state, scratch: scratch)
+                decider.process(
+                    $0, source: MessageSource(topic: "t", partition: 0, offset: Int64(offset), timestampMs: nil),
+                    nowMs: 0, state: &state, scratch: scratch)
             }
             if case let .decided(_, json) = outcome, let record = DecisionRecord.parse(json) {
-                #expect(DecisionRecord.parse(json, fastParser: scratch.fastParser) == record, "both parsers read the same")
+                #expect(
+                    DecisionRecord.parse(json, fastParser: scratch.fastParser) == record, "both parsers read the same")
                 if firstDecision.isEmpty { firstDecision = json }
                 #expect(record.rulesFingerprint == decider.rulesFingerprint)
                 rebuilt.record(record.decisionID, workflowID: record.workflowID, point: record.point, atMs: 0)
@@ -131,18 +150,25 @@ struct DeciderTests {
         let base = String(decoding: firstDecision.dropLast(), as: UTF8.self)
         let variants = [
             base + ",\"workflow_id\":\"wf-repeated\"}",
-            base + ",\"report\":{\"success_rate\":1,\"avg_response_time_ms\":18446744073709551615,\"cost_per_request\":0}}",
+            base
+                + ",\"report\":{\"success_rate\":1,\"avg_response_time_ms\":18446744073709551615,\"cost_per_request\":0}}",
             base + ",\"rules_fingerprint\":null}",
             base + ",\"decision_id\":\"0123\"}",
         ]
         for (variant, isDecision) in zip(variants, [true, true, false, false]) {
             let reference = DecisionRecord.parse(Array(variant.utf8))
-            #expect(DecisionRecord.parse(Array(variant.utf8), fastParser: scratch.fastParser) == reference, "\(variant)")
+            #expect(
+                DecisionRecord.parse(Array(variant.utf8), fastParser: scratch.fastParser) == reference, "\(variant)")
             #expect((reference != nil) == isDecision, "\(variant)")
         }
-        #expect(DecisionRecord.parse(Array((base + ",\"workflow_id\":\"wf-repeated\"}").utf8))?.workflowID == "wf-repeated")
-        #expect(DecisionRecord.parse(Array(variants[1].utf8), fastParser: scratch.fastParser)?.point.avgResponseTimeMs == Double(UInt64.max))
-        for foreign in ["{\"schema\":\"other\"}", "not json", "[1]", "{\"schema\":\"optimizer.decision/v1\",\"decision_id\":7}"] {
+        #expect(
+            DecisionRecord.parse(Array((base + ",\"workflow_id\":\"wf-repeated\"}").utf8))?.workflowID == "wf-repeated")
+        #expect(
+            DecisionRecord.parse(Array(variants[1].utf8), fastParser: scratch.fastParser)?.point.avgResponseTimeMs
+                == Double(UInt64.max))
+        for foreign in [
+            "{\"schema\":\"other\"}", "not json", "[1]", "{\"schema\":\"optimizer.decision/v1\",\"decision_id\":7}",
+        ] {
             #expect(DecisionRecord.parse(Array(foreign.utf8)) == nil)
             #expect(DecisionRecord.parse(Array(foreign.utf8), fastParser: scratch.fastParser) == nil)
         }

@@ -2,14 +2,19 @@ import DecisionCore
 import Foundation
 import Testing
 import WireFormat
+
 @testable import DecisionEngine
 
 /// Input messages of the three shapes, each naming `variant` (a JSON value, spelled as given) in its metadata.
 enum VariantMessages {
-    static func report(_ run: String, workflow: String = "wf", variant: String?, successful: Int = 9, total: Int = 10, cancelled: Int = 0, latency: Double = 1000) -> [UInt8] {
+    static func report(
+        _ run: String, workflow: String = "wf", variant: String?, successful: Int = 9, total: Int = 10,
+        cancelled: Int = 0, latency: Double = 1000
+    ) -> [UInt8] {
         let rate = total - cancelled > 0 ? Double(successful) / Double(total - cancelled) : 0
         let metadata = variant.map { ",\"metadata\":{\"variant\":\($0)}" } ?? ""
-        return Array("""
+        return Array(
+            """
             {"workflow_id":"\(workflow)","run_id":"\(run)","total_tests":\(total),"successful_tests":\(successful),\
             "failed_tests":\(total - successful - cancelled),"cancelled_tests":\(cancelled),"success_rate":\(rate),\
             "avg_response_time_ms":\(latency),"total_tokens":0,"avg_tokens_per_request":0,"total_cost":0,"cost_per_request":0.01\(metadata)}
@@ -18,18 +23,25 @@ enum VariantMessages {
 
     static func legacy(_ run: String, workflow: String = "wf", variant: String?, successRate: Double = 0.9) -> [UInt8] {
         let metadata = variant.map { ",\"metadata\":{\"variant\":\($0)}" } ?? ""
-        return Array("{\"workflow_id\":\"\(workflow)\",\"run_id\":\"\(run)\",\"success_rate\":\(successRate),\"total_tests\":10,\"avg_response_time\":1.5\(metadata)}".utf8)
+        return Array(
+            "{\"workflow_id\":\"\(workflow)\",\"run_id\":\"\(run)\",\"success_rate\":\(successRate),\"total_tests\":10,\"avg_response_time\":1.5\(metadata)}"
+                .utf8)
     }
 
-    static func runResult(_ run: String, workflow: String = "wf", variant: String?, succeeded: Int = 2, cancelled: Int = 0) -> [UInt8] {
+    static func runResult(
+        _ run: String, workflow: String = "wf", variant: String?, succeeded: Int = 2, cancelled: Int = 0
+    ) -> [UInt8] {
         let total = 2 + cancelled
         let failed = 2 - succeeded
         let metadata = variant.map { "\"metadata\":{\"variant\":\($0)}," } ?? ""
         let task = { (id: Int, status: String, time: Double) in
             "{\"task_id\":\"t\(id)\",\"task_status\":\"\(status)\",\"execution_time\":\(time),\"error_message\":null,\"attempt_count\":1,\"test_result\":null}"
         }
-        let tasks = (0..<succeeded).map { task($0, "succeeded", 1) } + (0..<failed).map { task(10 + $0, "failed", 1) } + (0..<cancelled).map { task(20 + $0, "cancelled", 0) }
-        return Array("""
+        let tasks =
+            (0..<succeeded).map { task($0, "succeeded", 1) } + (0..<failed).map { task(10 + $0, "failed", 1) }
+            + (0..<cancelled).map { task(20 + $0, "cancelled", 0) }
+        return Array(
+            """
             {"run_id":"\(run)","workflow_id":"\(workflow)","started_at":"2025-11-19T10:00:00Z","finished_at":"2025-11-19T10:01:00Z",\(metadata)\
             "statistics":{"total_tasks":\(total),"completed_tasks":2,"succeeded_tasks":\(succeeded),"failed_tasks":\(failed),"timeout_tasks":0,\
             "cancelled_tasks":\(cancelled),"error_tasks":0,"total_tokens":10,"total_retries":0,"success_rate":\(Double(succeeded) / 2),\
@@ -76,7 +88,8 @@ struct VariantStateTests {
         var h = VariantHarness()
         let long = "\"" + String(repeating: "x", count: 201) + "\""
         for (index, value) in ["\"\"", "null", "7", "{\"a\":1}", "[\"A\"]", "true", long].enumerated() {
-            guard case let .decided(decision, json) = h.decide(VariantMessages.report("r\(index)", variant: value)) else {
+            guard case let .decided(decision, json) = h.decide(VariantMessages.report("r\(index)", variant: value))
+            else {
                 Issue.record("variant \(value) was not decided")
                 continue
             }
@@ -85,7 +98,10 @@ struct VariantStateTests {
         }
         // A legacy message's metadata is not validated: a non-object there is simply no variant.
         let legacy = Array("{\"workflow_id\":\"wf\",\"run_id\":\"x\",\"success_rate\":0.9,\"metadata\":\"v2\"}".utf8)
-        guard case let .decided(decision, _) = h.decide(legacy) else { Issue.record("not decided"); return }
+        guard case let .decided(decision, _) = h.decide(legacy) else {
+            Issue.record("not decided")
+            return
+        }
         #expect(decision.submission.variant == nil)
     }
 
@@ -102,7 +118,10 @@ struct VariantStateTests {
     @Test func duplicatesNeverJoinAWindow() throws {
         var h = VariantHarness()
         _ = h.decision(VariantMessages.report("r1", variant: "\"A\""))
-        guard case .duplicate = h.decide(VariantMessages.report("r1", variant: "\"A\"")) else { Issue.record("not a duplicate"); return }
+        guard case .duplicate = h.decide(VariantMessages.report("r1", variant: "\"A\"")) else {
+            Issue.record("not a duplicate")
+            return
+        }
         let next = try #require(h.decision(VariantMessages.report("r2", variant: "\"A\"")))
         #expect(next.variantComparison?.runs == 2)
     }
@@ -128,9 +147,19 @@ struct VariantStateTests {
             let variant = next(6) == 0 ? nil : "\"v\(min(index / 15 + next(3), 10))\""
             let run = next(10) == 0 && index > 0 ? "run-\(next(index))" : "run-\(index)"
             switch next(3) {
-            case 0: messages.append(VariantMessages.report(run, workflow: workflow, variant: variant, successful: 5 + next(6), latency: Double(500 + next(1500))))
-            case 1: messages.append(VariantMessages.legacy(run, workflow: workflow, variant: variant, successRate: Double(next(11)) / 10))
-            default: messages.append(VariantMessages.runResult(run, workflow: workflow, variant: variant, succeeded: next(3), cancelled: next(2)))
+            case 0:
+                messages.append(
+                    VariantMessages.report(
+                        run, workflow: workflow, variant: variant, successful: 5 + next(6),
+                        latency: Double(500 + next(1500))))
+            case 1:
+                messages.append(
+                    VariantMessages.legacy(
+                        run, workflow: workflow, variant: variant, successRate: Double(next(11)) / 10))
+            default:
+                messages.append(
+                    VariantMessages.runResult(
+                        run, workflow: workflow, variant: variant, succeeded: next(3), cancelled: next(2)))
             }
         }
         return messages
@@ -146,17 +175,24 @@ struct VariantStateTests {
         var first = VariantHarness()
         var rebuilt = PartitionState(retentionMs: nil, capacity: 1_000_000, historyWindow: 20)
         for message in stream.prefix(split) {
-            guard case let .decided(_, json) = first.decide(message), let record = DecisionRecord.parse(json) else { continue }
+            guard case let .decided(_, json) = first.decide(message), let record = DecisionRecord.parse(json) else {
+                continue
+            }
             rebuilt.record(
                 record.decisionID, workflowID: record.workflowID, point: record.point,
-                variant: record.variant.map { ($0.name, $0.run) }, recordedBaseline: record.variant.map(\.baseline), atMs: 0)
+                variant: record.variant.map { ($0.name, $0.run) }, recordedBaseline: record.variant.map(\.baseline),
+                atMs: 0)
         }
         var resumed = VariantHarness()
         resumed.state = rebuilt
         resumed.offset = Int64(split)
         let continued = stream.dropFirst(split).map { resumed.decide($0) }.map(Self.json)
         #expect(Array(expected.dropFirst(split)) == continued)
-        #expect(expected.compactMap { $0 }.contains { $0.contains("\"verdict\":\"regressed\"") || $0.contains("\"verdict\":\"improved\"") || $0.contains("\"verdict\":\"inconclusive\"") })
+        #expect(
+            expected.compactMap { $0 }.contains {
+                $0.contains("\"verdict\":\"regressed\"") || $0.contains("\"verdict\":\"improved\"")
+                    || $0.contains("\"verdict\":\"inconclusive\"")
+            })
     }
 
     static func json(_ outcome: DecisionOutcome) -> String? {
@@ -167,13 +203,20 @@ struct VariantStateTests {
     @Test func decisionsReadBackWithBothParsers() throws {
         var h = VariantHarness()
         _ = h.decision(VariantMessages.report("r1", variant: "\"A\""))
-        guard case let .decided(_, json) = h.decide(VariantMessages.report("r2", variant: "\"B\"", successful: 3, total: 10, cancelled: 2)) else {
+        guard
+            case let .decided(_, json) = h.decide(
+                VariantMessages.report("r2", variant: "\"B\"", successful: 3, total: 10, cancelled: 2))
+        else {
             Issue.record("not decided")
             return
         }
         let record = try #require(DecisionRecord.parse(json))
         #expect(DecisionRecord.parse(json, fastParser: h.scratch.fastParser) == record)
-        #expect(record.variant == .init(name: "B", baseline: "A", run: VariantRun(successful: 3, completed: 8, avgResponseTimeMs: 1000, costPerRequest: 0.01)))
+        #expect(
+            record.variant
+                == .init(
+                    name: "B", baseline: "A",
+                    run: VariantRun(successful: 3, completed: 8, avgResponseTimeMs: 1000, costPerRequest: 0.01)))
         // A decision written before variants existed reads as a run without a variant.
         let old = String(decoding: json, as: UTF8.self).replacingOccurrences(of: ",\"variant\":\"B\"", with: "")
         #expect(DecisionRecord.parse(Array(old.utf8))?.variant == nil)

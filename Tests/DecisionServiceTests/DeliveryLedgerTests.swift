@@ -2,11 +2,14 @@ import DecisionEngine
 import Kafka
 import Synchronization
 import Testing
+
 @testable import DecisionService
 
 @Suite("Delivery ledger: in-order watermarks, failures, backpressure")
 struct DeliveryLedgerTests {
-    func register(_ ledger: DeliveryLedger, _ partition: Int32, _ offset: Int64, outputs: Int = 1, bytes: Int = 10) -> DeliveryLedger.Ticket {
+    func register(_ ledger: DeliveryLedger, _ partition: Int32, _ offset: Int64, outputs: Int = 1, bytes: Int = 10)
+        -> DeliveryLedger.Ticket
+    {
         ledger.register(partition: partition, offset: offset, outputs: outputs, bytes: bytes, arrived: .now)!
     }
 
@@ -72,7 +75,8 @@ struct DeliveryLedgerTests {
         #expect(ledger.failure == nil, "the next owner re-reads and deduplicates what was abandoned")
         _ = ledger.resolve(current, bytes: 10)
         #expect(ledger.takeStorable() == [0: 4])
-        #expect(ledger.register(partition: 9, offset: 0, outputs: 1, bytes: 1, arrived: .now) == nil, "untracked partition")
+        #expect(
+            ledger.register(partition: 9, offset: 0, outputs: 1, bytes: 1, arrived: .now) == nil, "untracked partition")
     }
 
     @Test func retriesStayInFlightUntilTheyResolve() {
@@ -178,9 +182,12 @@ struct StateBoundsTests {
         let settings = ServiceSettings(bootstrapServers: "unused:9092")
         #expect(settings.stateCapacityPerPartition == 2_000_000)
         #expect(settings.retentionMs == 7 * 24 * 3_600_000)
-        let store = DecisionStateStore(decider: Decider(rules: settings.rules), retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
+        let store = DecisionStateStore(
+            decider: Decider(rules: settings.rules), retentionMs: settings.retentionMs,
+            capacityPerPartition: settings.stateCapacityPerPartition)
         let state = store.emptyState()
-        #expect(state.capacity == 2_000_000 && state.maximumWorkflows == 100_000 && state.retentionMs == 7 * 24 * 3_600_000)
+        #expect(
+            state.capacity == 2_000_000 && state.maximumWorkflows == 100_000 && state.retentionMs == 7 * 24 * 3_600_000)
         #expect(state.historyWindow == 20 && state.variantWindow == 50)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import DecisionService
 
 /// A raw TCP client, so tests control exactly what is sent and when.
@@ -20,13 +21,21 @@ final class RawConnection {
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = UInt16(port).bigEndian
             inet_pton(AF_INET6, host, &address.sin6_addr)
-            connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+            connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
         } else {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = UInt16(port).bigEndian
             inet_pton(AF_INET, host, &address.sin_addr)
-            connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
         }
         guard connected == 0 else {
             close(fd)
@@ -53,8 +62,9 @@ final class RawConnection {
             if let end = text.range(of: "\r\n\r\n") {
                 let head = text[..<end.lowerBound].lowercased()
                 if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-                   let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
-                   text.utf8.count - text[..<end.upperBound].utf8.count >= length {
+                    let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
+                    text.utf8.count - text[..<end.upperBound].utf8.count >= length
+                {
                     break
                 }
             }
@@ -71,13 +81,17 @@ final class RawConnection {
 
 /// Starts an endpoint server on a free port and stops it after `body`.
 func withEndpointServer(
-    host: String = "127.0.0.1", metrics: ServiceMetrics = ServiceMetrics(), readiness: Readiness = Readiness(stop: StopBudget(budget: .seconds(10)) { _ in }),
+    host: String = "127.0.0.1", metrics: ServiceMetrics = ServiceMetrics(),
+    readiness: Readiness = Readiness(stop: StopBudget(budget: .seconds(10)) { _ in }),
     _ body: (Int) async throws -> Void
 ) async throws {
     let bound = Mutex<Int?>(nil)
     var logger = Logger(label: "endpoints-test")
     logger.logLevel = .critical
-    let server = EndpointServer(address: try EndpointAddress(parsing: host.contains(":") ? "[\(host)]:0" : "\(host):0"), metrics: metrics, readiness: readiness, logger: logger) { address in
+    let server = EndpointServer(
+        address: try EndpointAddress(parsing: host.contains(":") ? "[\(host)]:0" : "\(host):0"), metrics: metrics,
+        readiness: readiness, logger: logger
+    ) { address in
         bound.withLock { $0 = address.port }
     }
     let task = Task { try await server.run() }
@@ -212,7 +226,11 @@ struct EndpointTests {
         var address = sockaddr_in6()
         address.sin6_family = sa_family_t(AF_INET6)
         inet_pton(AF_INET6, "::1", &address.sin6_addr)
-        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } } == 0
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
+        } == 0
     }()
 
     @Test(.enabled(if: EndpointTests.ipv6Loopback, "needs an IPv6 loopback"))
@@ -251,9 +269,12 @@ struct MetricsTests {
         #expect(text.contains("optimizer_decider_messages_consumed_total{partition=\"1\"} 3"))
         #expect(text.contains("optimizer_decider_consumer_lag{partition=\"1\"} 7"))
         #expect(text.contains("optimizer_decider_dead_letters_total{reason=\"wrong_type\"} 2"))
-        #expect(text.contains("optimizer_decider_dead_letters_total{reason=\"too_large\"} 0"), "every reason from the start")
+        #expect(
+            text.contains("optimizer_decider_dead_letters_total{reason=\"too_large\"} 0"), "every reason from the start"
+        )
         #expect(text.contains("optimizer_decider_variant_verdicts_total{verdict=\"improved\"} 1"))
-        #expect(text.contains("optimizer_decider_decisions_total{should_optimize=\"true\",strategy=\"clarity_focus\"} 0"))
+        #expect(
+            text.contains("optimizer_decider_decisions_total{should_optimize=\"true\",strategy=\"clarity_focus\"} 0"))
         #expect(text.contains("# TYPE optimizer_decider_processing_seconds histogram"))
         #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.005\"} 1"))
         #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.0025\"} 0"))
@@ -267,7 +288,9 @@ struct MetricsTests {
 struct StopBudgetTests {
     @Test func boundsShrinkOnceTheStopBegins() async throws {
         let overrun = Mutex<[String]?>(nil)
-        let budget = StopBudget(budget: .milliseconds(300), grace: .milliseconds(100)) { unfinished in overrun.withLock { $0 = unfinished } }
+        let budget = StopBudget(budget: .milliseconds(300), grace: .milliseconds(100)) { unfinished in
+            overrun.withLock { $0 = unfinished }
+        }
         #expect(budget.bound(.seconds(5)) == .seconds(5), "no stop yet: the normal limit")
         #expect(budget.begin() && !budget.begin(), "begins once")
         #expect(budget.bound(.seconds(5)) <= .milliseconds(300))
@@ -280,7 +303,9 @@ struct StopBudgetTests {
 
     @Test func aFinishedStopReportsNoOverrun() async throws {
         let overrun = Mutex(false)
-        let budget = StopBudget(budget: .milliseconds(100), grace: .milliseconds(50)) { _ in overrun.withLock { $0 = true } }
+        let budget = StopBudget(budget: .milliseconds(100), grace: .milliseconds(50)) { _ in
+            overrun.withLock { $0 = true }
+        }
         budget.begin()
         budget.finish()
         try await Task.sleep(for: .milliseconds(300))
@@ -291,7 +316,8 @@ struct StopBudgetTests {
     /// timer that never fires) is still an overrun, reported once, naming the step running at the limit.
     @Test func aStopEndingPastItsLimitIsAnOverrunReportedOnce() async throws {
         let reports = Mutex<[[String]]>([])
-        let budget = StopBudget(budget: .milliseconds(50), grace: .milliseconds(10), overrunTimer: { _, _ in }) { unfinished in
+        let budget = StopBudget(budget: .milliseconds(50), grace: .milliseconds(10), overrunTimer: { _, _ in }) {
+            unfinished in
             reports.withLock { $0.append(unfinished) }
         }
         budget.begin()

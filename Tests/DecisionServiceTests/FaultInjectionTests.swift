@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Testing
 import WireFormat
+
 @testable import DecisionService
 
 /// Where the mock cluster's roles sit, so that a fault put on one broker can only meet the service: the
@@ -13,13 +14,16 @@ enum FaultLayout {
     static let inputLeader: Int32 = 1
     static let outputLeader: Int32 = 2
     static let coordinator: Int32 = 3
-    static let topics = ["executor-results": inputLeader, "optimizer-decisions": outputLeader, "executor-results.dlq": outputLeader]
+    static let topics = [
+        "executor-results": inputLeader, "optimizer-decisions": outputLeader, "executor-results.dlq": outputLeader,
+    ]
 }
 
 /// A fault injected into the mock cluster while a steady stream flows through the service, and what
 /// shows that the service itself met it.
 enum Fault: String, CaseIterable, Sendable {
-    case brokerDownAndUp, produceErrors, fetchErrors, offsetCommitErrors, joinGroupErrors, heartbeatErrors, coordinatorMoved, highRoundTripTime
+    case brokerDownAndUp, produceErrors, fetchErrors, offsetCommitErrors, joinGroupErrors, heartbeatErrors,
+        coordinatorMoved, highRoundTripTime
 
     /// Request errors put on one broker's stack for one request type; only the service's requests reach
     /// them (``FaultLayout``), so an emptied stack proves the service met every one. A nil error is a
@@ -27,15 +31,38 @@ enum Fault: String, CaseIterable, Sendable {
     var requestErrors: [(api: KafkaAPI, broker: Int32, errors: [KafkaProtocolError?])] {
         switch self {
         case .produceErrors:
-            [(.produce, FaultLayout.outputLeader, [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable, .notLeaderForPartition])]
+            [
+                (
+                    .produce, FaultLayout.outputLeader,
+                    [
+                        .notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .leaderNotAvailable,
+                        .notLeaderForPartition,
+                    ]
+                )
+            ]
         case .fetchErrors:
-            [(.fetch, FaultLayout.inputLeader, [.notLeaderForPartition, .leaderNotAvailable, .networkException, .requestTimedOut])]
+            [
+                (
+                    .fetch, FaultLayout.inputLeader,
+                    [.notLeaderForPartition, .leaderNotAvailable, .networkException, .requestTimedOut]
+                )
+            ]
         case .offsetCommitErrors:
-            [(.offsetCommit, FaultLayout.coordinator, [.notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress, .requestTimedOut])]
+            [
+                (
+                    .offsetCommit, FaultLayout.coordinator,
+                    [.notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress, .requestTimedOut]
+                )
+            ]
         case .joinGroupErrors:
             // The heartbeat's answer starts a rebalance; the rejoin then meets the JoinGroup errors.
-            [(.heartbeat, FaultLayout.coordinator, [.rebalanceInProgress]),
-             (.joinGroup, FaultLayout.coordinator, [.coordinatorLoadInProgress, .notCoordinator, .coordinatorNotAvailable])]
+            [
+                (.heartbeat, FaultLayout.coordinator, [.rebalanceInProgress]),
+                (
+                    .joinGroup, FaultLayout.coordinator,
+                    [.coordinatorLoadInProgress, .notCoordinator, .coordinatorNotAvailable]
+                ),
+            ]
         case .heartbeatErrors:
             [(.heartbeat, FaultLayout.coordinator, [.rebalanceInProgress, .notCoordinator, .rebalanceInProgress])]
         case .coordinatorMoved:
@@ -58,7 +85,9 @@ enum Fault: String, CaseIterable, Sendable {
     /// Puts the fault's request errors and markers on their brokers, and moves the coordinator.
     func arm(_ cluster: MockCluster, group: String) throws {
         for stack in requestErrors {
-            for error in stack.errors { try cluster.delayNextRequest(stack.api, on: stack.broker, by: .zero, error: error) }
+            for error in stack.errors {
+                try cluster.delayNextRequest(stack.api, on: stack.broker, by: .zero, error: error)
+            }
         }
         if self == .coordinatorMoved { try cluster.setCoordinator(group: group, broker: FaultLayout.inputLeader) }
     }
@@ -86,7 +115,9 @@ enum Fault: String, CaseIterable, Sendable {
 }
 
 func reportMessage(workflow: String, run: String, successful: Int = 9) -> [UInt8] {
-    Array(#"{"workflow_id":"\#(workflow)","run_id":"\#(run)","total_tests":10,"successful_tests":\#(successful),"failed_tests":\#(10 - successful),"success_rate":\#(Double(successful) / 10),"avg_response_time_ms":1200,"total_tokens":100,"avg_tokens_per_request":10,"total_cost":0.1,"cost_per_request":0.01}"#.utf8)
+    Array(
+        #"{"workflow_id":"\#(workflow)","run_id":"\#(run)","total_tests":10,"successful_tests":\#(successful),"failed_tests":\#(10 - successful),"success_rate":\#(Double(successful) / 10),"avg_response_time_ms":1200,"total_tokens":100,"avg_tokens_per_request":10,"total_cost":0.1,"cost_per_request":0.01}"#
+            .utf8)
 }
 
 /// How many of the service's outputs took longer than `seconds` from their input's arrival to their
@@ -98,7 +129,10 @@ func deliveriesSlowerThan(_ seconds: Double, in metrics: ServiceMetrics) -> Int 
         let fields = line.split(separator: " ")
         guard fields.count == 2, let value = Double(fields[1]) else { continue }
         if fields[0] == "optimizer_decider_processing_seconds_count" { count = Int(value) }
-        if fields[0].hasPrefix("optimizer_decider_processing_seconds_bucket{"), fields[0].contains("le=\"\(seconds)\"") { withinBound = Int(value) }
+        if fields[0].hasPrefix("optimizer_decider_processing_seconds_bucket{"), fields[0].contains("le=\"\(seconds)\"")
+        {
+            withinBound = Int(value)
+        }
     }
     guard let count, let withinBound else { return 0 }
     return count - withinBound
@@ -114,17 +148,21 @@ final class ExecutorStream {
     private(set) var index = 0
 
     init(_ cluster: MockCluster, logger: Logger) throws {
-        producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        producer = try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
     }
 
     func sendNext() async throws {
         let workflow = "wf-\(index % 6)"
         var batch: [ProducerRecord] = []
         if index % 20 == 7 {
-            batch.append(ProducerRecord(topic: "executor-results", key: Array(workflow.utf8), value: Array("{\"broken\":".utf8)))
+            batch.append(
+                ProducerRecord(topic: "executor-results", key: Array(workflow.utf8), value: Array("{\"broken\":".utf8)))
             bad += 1
         } else {
-            let record = ProducerRecord(topic: "executor-results", key: Array(workflow.utf8), value: reportMessage(workflow: workflow, run: "run-\(index)"))
+            let record = ProducerRecord(
+                topic: "executor-results", key: Array(workflow.utf8),
+                value: reportMessage(workflow: workflow, run: "run-\(index)"))
             batch.append(record)
             if index % 5 == 0 { batch.append(record) }  // an executor retry
             valid.insert("\(workflow)/run-\(index)")
@@ -148,7 +186,10 @@ func faultCluster(group: String, logger: Logger) throws -> (MockCluster, Service
     var settings = ServiceSettings(bootstrapServers: cluster.bootstrapServers)
     settings.groupID = group
     try cluster.setCoordinator(group: group, broker: FaultLayout.coordinator)
-    for (key, value) in [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500"), ("topic.metadata.refresh.interval.ms", "1000")] {
+    for (key, value) in [
+        ("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500"),
+        ("topic.metadata.refresh.interval.ms", "1000"),
+    ] {
         settings.kafka[key] = value
     }
     settings.batchSize = 50
@@ -161,7 +202,8 @@ func readToHighWatermarks(
     _ cluster: MockCluster, _ topics: [String], from starts: [Int32: Int64] = [:], logger: Logger
 ) async throws -> [KafkaMessage] {
     let reader = try KafkaConsumer(
-        configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers).forManualAssignment, groupID: "reader",
+        configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers).forManualAssignment,
+        groupID: "reader",
         logger: logger)
     var messages: [KafkaMessage] = []
     var unread: [TopicPartition: Int64] = [:]
@@ -200,14 +242,20 @@ func runKey(_ value: [UInt8]) -> String? {
 }
 
 /// Every decision (counted per run) and dead letter (by source position) on the output topics.
-func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (decisions: [String: Int], deadLetters: Set<String>) {
+func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (
+    decisions: [String: Int], deadLetters: Set<String>
+) {
     var decisions: [String: Int] = [:]
     var deadLetters = Set<String>()
-    for message in try await readToHighWatermarks(cluster, ["optimizer-decisions", "executor-results.dlq"], logger: logger) {
+    for message in try await readToHighWatermarks(
+        cluster, ["optimizer-decisions", "executor-results.dlq"], logger: logger)
+    {
         if message.topic == "optimizer-decisions", let run = runKey(message.value) {
             decisions[run, default: 0] += 1
         } else if message.topic == "executor-results.dlq" {
-            let headers = Dictionary(message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
+            let headers = Dictionary(
+                message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) },
+                uniquingKeysWith: { $1 })
             deadLetters.insert("\(headers["dlq-source-partition"] ?? "?"):\(headers["dlq-source-offset"] ?? "?")")
         }
     }
@@ -216,7 +264,9 @@ func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (decisi
 
 /// Streams until the service is working: it has decided runs and at least `runs` messages were sent.
 /// Past 30 s it stops the service (before its brokers go away with the cluster) and fails the test.
-func streamUntilWorking(_ pipeline: DecisionPipeline, _ stream: ExecutorStream, runs: Int = 0, _ label: String = "the service") async throws {
+func streamUntilWorking(
+    _ pipeline: DecisionPipeline, _ stream: ExecutorStream, runs: Int = 0, _ label: String = "the service"
+) async throws {
     let working = ContinuousClock.now + .seconds(30)
     while pipeline.progress.decided == 0 || stream.index < runs {
         if ContinuousClock.now > working { pipeline.requestStop() }
@@ -227,7 +277,8 @@ func streamUntilWorking(_ pipeline: DecisionPipeline, _ stream: ExecutorStream, 
 
 /// The group's committed offset per input partition (0 where none is).
 func committedOffsets(_ cluster: MockCluster, group: String, logger: Logger) async throws -> [Int32: Int64] {
-    let reader = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), groupID: group, logger: logger)
+    let reader = try KafkaConsumer(
+        configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), groupID: group, logger: logger)
     let positions = try await reader.committed((Int32(0)..<3).map { TopicPartition("executor-results", $0) })
     await reader.close()
     return Dictionary(uniqueKeysWithValues: positions.map { ($0.topicPartition.partition, max(0, $0.offset)) })
@@ -265,10 +316,14 @@ struct FaultInjectionTests {
             while !met {
                 try await stream.sendNext()
                 let unmet = try fault.unmet(cluster)
-                let heldUp = fault.delaysDeliveriesBeyond.map { deliveriesSlowerThan($0, in: pipeline.metrics) > slowBefore } ?? true
+                let heldUp =
+                    fault.delaysDeliveriesBeyond.map { deliveriesSlowerThan($0, in: pipeline.metrics) > slowBefore }
+                    ?? true
                 met = unmet == 0 && heldUp
                 if !met {
-                    try #require(ContinuousClock.now < meeting, "\(fault): the service did not meet the fault within 30 s (\(unmet) injected errors left)")
+                    try #require(
+                        ContinuousClock.now < meeting,
+                        "\(fault): the service did not meet the fault within 30 s (\(unmet) injected errors left)")
                 }
             }
             try await injector.value
@@ -292,11 +347,20 @@ struct FaultInjectionTests {
         try await service.value
 
         let (decisions, deadLetters) = try await readOutputs(cluster, logger: logger)
-        let evidence = fault.delaysDeliveriesBeyond.map { "\(deliveriesSlowerThan($0, in: pipeline.metrics) - slowBefore) deliveries slower than \($0) s" }
+        let evidence =
+            fault.delaysDeliveriesBeyond.map {
+                "\(deliveriesSlowerThan($0, in: pipeline.metrics) - slowBefore) deliveries slower than \($0) s"
+            }
             ?? "\(fault.requestErrors.reduce(0) { $0 + $1.errors.count }) injected answers taken by its requests"
-        print("fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all")
-        #expect(Set(decisions.keys) == stream.valid, "\(fault): missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
-        #expect(decisions.values.allSatisfy { $0 == 1 }, "\(fault): doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+        print(
+            "fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all"
+        )
+        #expect(
+            Set(decisions.keys) == stream.valid,
+            "\(fault): missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
+        #expect(
+            decisions.values.allSatisfy { $0 == 1 },
+            "\(fault): doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
         #expect(deadLetters.count == stream.bad, "\(fault): \(deadLetters.count) of \(stream.bad) dead letters")
     }
 
@@ -318,19 +382,24 @@ struct FaultInjectionTests {
             // The moment: the outputs in flight reached the bound.
             let filling = ContinuousClock.now + .seconds(30)
             while pipeline.ledger.inFlight.messages < 40 {
-                try #require(ContinuousClock.now < filling, "the bound was not reached within 30 s (\(pipeline.ledger.inFlight.messages) in flight)")
+                try #require(
+                    ContinuousClock.now < filling,
+                    "the bound was not reached within 30 s (\(pipeline.ledger.inFlight.messages) in flight)")
                 try await Task.sleep(for: .milliseconds(50))
             }
             let consumedAtTheBound = pipeline.progress.consumed
             try await Task.sleep(for: .seconds(1))
-            #expect(pipeline.progress.consumed == consumedAtTheBound, "nothing more consumed while the bound is reached")
+            #expect(
+                pipeline.progress.consumed == consumedAtTheBound, "nothing more consumed while the bound is reached")
             #expect(consumedAtTheBound < stream.sent, "messages were left waiting in the input")
             try cluster.setBrokerUp(FaultLayout.outputLeader)
             for _ in 0..<20 { try await stream.sendNext() }
             await stream.close()
             let resuming = ContinuousClock.now + .seconds(60)
             while pipeline.progress.consumed < stream.sent {
-                try #require(ContinuousClock.now < resuming, "consumption did not resume: \(pipeline.progress.consumed) of \(stream.sent)")
+                try #require(
+                    ContinuousClock.now < resuming,
+                    "consumption did not resume: \(pipeline.progress.consumed) of \(stream.sent)")
                 try await Task.sleep(for: .milliseconds(200))
             }
         } catch {
@@ -343,8 +412,12 @@ struct FaultInjectionTests {
         try await service.value
         #expect(pipeline.ledger.peakInFlightMessages == 40, "the bound was reached and never passed")
         let (decisions, deadLetters) = try await readOutputs(cluster, logger: logger)
-        #expect(Set(decisions.keys) == stream.valid, "missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
-        #expect(decisions.values.allSatisfy { $0 == 1 }, "doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+        #expect(
+            Set(decisions.keys) == stream.valid,
+            "missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
+        #expect(
+            decisions.values.allSatisfy { $0 == 1 },
+            "doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
         #expect(deadLetters.count == stream.bad, "\(deadLetters.count) of \(stream.bad) dead letters")
     }
 
@@ -365,13 +438,18 @@ struct FaultInjectionTests {
         while !first.readiness.snapshot.stopping, ContinuousClock.now < failing { try await stream.sendNext() }
         if !first.readiness.snapshot.stopping { first.requestStop() }
         let outcome = await firstRun.result
-        #expect(try cluster.pendingRequestErrors(.produce, on: FaultLayout.outputLeader) == 0, "the service's producer met the refusal")
+        #expect(
+            try cluster.pendingRequestErrors(.produce, on: FaultLayout.outputLeader) == 0,
+            "the service's producer met the refusal")
         guard case let .failure(error) = outcome else {
             Issue.record("the service went on after a decision could not be delivered")
             return
         }
         // The refused request may carry decisions, dead letters or both (one produce request per broker).
-        #expect(["optimizer-decisions", "executor-results.dlq"].contains { "\(error)".contains("output could not be delivered to \($0),") }, "\(error)")
+        #expect(
+            ["optimizer-decisions", "executor-results.dlq"].contains {
+                "\(error)".contains("output could not be delivered to \($0),")
+            }, "\(error)")
 
         // Where the restart starts reading, and which runs were decided before it.
         let committed = try await committedOffsets(cluster, group: settings.groupID, logger: logger)
@@ -403,9 +481,16 @@ struct FaultInjectionTests {
                 if decidedBefore.contains(run) { redecided += 1 }
             }
         }
-        #expect(second.progress.duplicates == expectedDuplicates, "\(second.progress.duplicates) duplicates, \(expectedDuplicates) expected (\(redecided) of runs decided before the restart)")
-        #expect(Set(outputs.decisions.keys) == stream.valid, "missing \(stream.valid.subtracting(outputs.decisions.keys).sorted().prefix(5))")
-        #expect(outputs.decisions.values.allSatisfy { $0 == 1 }, "doubled \(outputs.decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+        #expect(
+            second.progress.duplicates == expectedDuplicates,
+            "\(second.progress.duplicates) duplicates, \(expectedDuplicates) expected (\(redecided) of runs decided before the restart)"
+        )
+        #expect(
+            Set(outputs.decisions.keys) == stream.valid,
+            "missing \(stream.valid.subtracting(outputs.decisions.keys).sorted().prefix(5))")
+        #expect(
+            outputs.decisions.values.allSatisfy { $0 == 1 },
+            "doubled \(outputs.decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
         #expect(outputs.deadLetters.count == stream.bad, "\(outputs.deadLetters.count) of \(stream.bad) dead letters")
     }
 }

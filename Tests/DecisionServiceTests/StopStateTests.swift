@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Testing
+
 @testable import DecisionService
 
 /// One stopping state: a stop begun anywhere (here the way the SIGTERM handler begins it, before

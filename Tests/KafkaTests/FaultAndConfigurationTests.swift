@@ -16,7 +16,8 @@ struct FaultInjectionTests {
         try await Task.sleep(for: .milliseconds(500))
         try cluster.setBrokerUp(1)
         _ = try await during.value
-        let consumer = try KafkaConsumer(configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
         try await consumer.subscribe(topics: ["failover"])
         let messages = try await consume(consumer, count: 60)
         let values = messages.map { text($0.value)! }
@@ -32,8 +33,11 @@ struct FaultInjectionTests {
         cluster.pushRequestErrors(.produce, [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas])
         let reports = try await producer.send(records("produce-errors", count: 20, partition: 0))
         #expect(reports.map(\.offset) == Array(0..<20))
-        let consumer = try KafkaConsumer(configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
-        try await consumer.assign([TopicPartitionOffset(TopicPartition("produce-errors", 0), offset: TopicPartitionOffset.beginning)])
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
+        try await consumer.assign([
+            TopicPartitionOffset(TopicPartition("produce-errors", 0), offset: TopicPartitionOffset.beginning)
+        ])
         let messages = try await consume(consumer, count: 20)
         #expect(messages.map { text($0.value)! } == (0..<20).map { "m\($0)" })
         #expect(try await consumer.nextBatch(timeout: .milliseconds(500)).isEmpty)
@@ -47,13 +51,15 @@ struct FaultInjectionTests {
         try await producer.send(records("commit-errors", count: 5, partition: 0))
         let group = uniqueGroup()
         // No automatic commits: they would take the injected errors first.
-        let consumer = try KafkaConsumer(configuration: configuration(cluster, ["enable.auto.commit": "false"]), groupID: group, logger: testLogger)
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster, ["enable.auto.commit": "false"]), groupID: group, logger: testLogger)
         try await consumer.subscribe(topics: ["commit-errors"])
         _ = try await consume(consumer, count: 5)
         let position = TopicPartitionOffset(TopicPartition("commit-errors", 0), offset: 5)
         // librdkafka retries a moved or unavailable coordinator by itself and may surface a loading one
         // (seen both ways on the mock); a caller that retries what surfaces gets the commit through.
-        cluster.pushRequestErrors(.offsetCommit, [.notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress])
+        cluster.pushRequestErrors(
+            .offsetCommit, [.notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress])
         // On a loaded machine the coordinator hunt that follows can outlast the session: the partition is
         // lost and the group rejoined. A correct caller then commits only once it owns the partition
         // again (committing a partition it does not own fails with "Unknown member" and restarts the join).
@@ -86,7 +92,8 @@ struct FaultInjectionTests {
 
     @Test func undeliverableMessagesFailTheirBatch() async throws {
         let cluster = try makeCluster(topics: ["tiny": 1])
-        let producer = try KafkaProducer(configuration: configuration(cluster, ["message.max.bytes": "2000"]), logger: testLogger)
+        let producer = try KafkaProducer(
+            configuration: configuration(cluster, ["message.max.bytes": "2000"]), logger: testLogger)
         var batch = records("tiny", count: 3, partition: 0)
         batch[1].value = [UInt8](repeating: 0x61, count: 5000)
         await #expect(throws: KafkaError.self) { try await producer.send(batch) }
@@ -104,7 +111,9 @@ struct FaultInjectionTests {
         // The mock runs the transaction protocol; it stores no transactional offsets and does not filter
         // aborted records, so only the flow and the error mapping are checked here.
         let cluster = try makeCluster(topics: ["txn": 1])
-        let producer = try KafkaProducer(configuration: configuration(cluster), transactionalID: "txn-\(UInt32.random(in: 0...UInt32.max))", logger: testLogger)
+        let producer = try KafkaProducer(
+            configuration: configuration(cluster), transactionalID: "txn-\(UInt32.random(in: 0...UInt32.max))",
+            logger: testLogger)
         try await producer.initTransactions()
         try await producer.beginTransaction()
         try await producer.send(records("txn", count: 3, partition: 0))
@@ -127,7 +136,9 @@ struct ConfigurationTests {
     @Test func librdkafkaRejectionNamesTheKey() {
         var configuration = KafkaConfiguration(bootstrapServers: "127.0.0.1:1")
         configuration["no.such.property"] = "1"
-        let rejection = #expect(throws: KafkaError.self) { _ = try KafkaProducer(configuration: configuration, logger: testLogger) }
+        let rejection = #expect(throws: KafkaError.self) {
+            _ = try KafkaProducer(configuration: configuration, logger: testLogger)
+        }
         #expect(rejection?.kind == .configuration)
         #expect(rejection?.message.contains("no.such.property") == true)
         var badValue = KafkaConfiguration(bootstrapServers: "127.0.0.1:1")
@@ -154,7 +165,9 @@ struct ConfigurationTests {
         configuration["sasl.oauthbearer.config"] = "principal=x secret=topsecret"
         var invalid = configuration
         invalid["ssl.key.password"] = nil
-        let rejection = #expect(throws: KafkaError.self) { _ = try KafkaProducer(configuration: invalid, logger: testLogger) }
+        let rejection = #expect(throws: KafkaError.self) {
+            _ = try KafkaProducer(configuration: invalid, logger: testLogger)
+        }
         #expect(rejection?.message.contains("NOT-A-MECHANISM") == true, "\(rejection.map { "\($0)" } ?? "no error")")
         #expect(rejection?.message.contains("hunter2") == false)
         #expect(rejection?.message.contains("topsecret") == false)
@@ -221,13 +234,15 @@ struct AssignorWindowTests {
         #expect(try cluster.pendingRequestErrors(.syncGroup, on: 1) == 1)
         let events = EventLog()
         let consumer = try KafkaConsumer(
-            configuration: configuration(cluster), groupID: uniqueGroup(), rebalanceHook: { await events.append($0) }, logger: testLogger)
+            configuration: configuration(cluster), groupID: uniqueGroup(), rebalanceHook: { await events.append($0) },
+            logger: testLogger)
         try await consumer.subscribe(topics: ["window"])
         let deadline = ContinuousClock.now + .seconds(30)
         while try cluster.pendingRequestErrors(.syncGroup, on: 1) > 0 && ContinuousClock.now < deadline {
             _ = try await consumer.nextBatch(timeout: .milliseconds(20))
         }
-        #expect(try cluster.pendingRequestErrors(.syncGroup, on: 1) == 0, "the SyncGroup request reached the coordinator")
+        #expect(
+            try cluster.pendingRequestErrors(.syncGroup, on: 1) == 0, "the SyncGroup request reached the coordinator")
         #expect(await events.events.isEmpty, "inside the window: no assignment yet")
         let started = ContinuousClock.now
         await consumer.close(timeout: .seconds(5))

@@ -13,7 +13,8 @@ struct KafkaClientTests {
         let reports = try await producer.send(batch)
         #expect(reports.count == 30)
         #expect(reports.map(\.topicPartition.partition) == batch.map { $0.partition! })
-        let consumer = try KafkaConsumer(configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
         try await consumer.subscribe(topics: ["rt"])
         let messages = try await consume(consumer, count: 30)
         #expect(messages.count == 30)
@@ -60,14 +61,21 @@ struct KafkaClientTests {
     @Test func rebalanceBetweenTwoConsumersCallsTheHookInOrder() async throws {
         let cluster = try makeCluster(topics: ["rb": 4])
         let group = uniqueGroup()
-        let log1 = EventLog(), log2 = EventLog()
-        let one = try KafkaConsumer(configuration: configuration(cluster), groupID: group, rebalanceHook: { await log1.append($0) }, logger: testLogger)
+        let log1 = EventLog()
+        let log2 = EventLog()
+        let one = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: group, rebalanceHook: { await log1.append($0) },
+            logger: testLogger)
         try await one.subscribe(topics: ["rb"])
         // Each phase gets its own generous deadline: group joins on a loaded machine take seconds.
         var deadline = ContinuousClock.now + .seconds(60)
-        while await log1.assigned.count < 4 && ContinuousClock.now < deadline { _ = try await one.nextBatch(timeout: .milliseconds(100)) }
+        while await log1.assigned.count < 4 && ContinuousClock.now < deadline {
+            _ = try await one.nextBatch(timeout: .milliseconds(100))
+        }
         #expect(await log1.assigned.count == 4)
-        let two = try KafkaConsumer(configuration: configuration(cluster), groupID: group, rebalanceHook: { await log2.append($0) }, logger: testLogger)
+        let two = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: group, rebalanceHook: { await log2.append($0) },
+            logger: testLogger)
         try await two.subscribe(topics: ["rb"])
         // Both must poll for the cooperative protocol to converge.
         deadline = ContinuousClock.now + .seconds(60)
@@ -76,7 +84,8 @@ struct KafkaClientTests {
             async let b = two.nextBatch(timeout: .milliseconds(100))
             _ = try await (a, b)
         }
-        let owned1 = await log1.assigned, owned2 = await log2.assigned
+        let owned1 = await log1.assigned
+        let owned2 = await log2.assigned
         #expect(owned1.count == 2 && owned2.count == 2)
         #expect(owned1.isDisjoint(with: owned2))
         // Cooperative: the first consumer gave up exactly two partitions and kept the others throughout.
@@ -90,7 +99,9 @@ struct KafkaClientTests {
         await two.close()
         #expect(await log2.events.last?.kind == .revoked)
         deadline = ContinuousClock.now + .seconds(60)
-        while await log1.assigned.count < 4 && ContinuousClock.now < deadline { _ = try await one.nextBatch(timeout: .milliseconds(100)) }
+        while await log1.assigned.count < 4 && ContinuousClock.now < deadline {
+            _ = try await one.nextBatch(timeout: .milliseconds(100))
+        }
         #expect(await log1.assigned.count == 4)
         await one.close()
     }
@@ -98,31 +109,42 @@ struct KafkaClientTests {
     @Test func hookRunsBeforeMessagesOfNewPartitionsAndCanCommitOnRevoke() async throws {
         let cluster = try makeCluster(topics: ["hook": 2])
         let producer = try KafkaProducer(configuration: configuration(cluster), logger: testLogger)
-        try await producer.send(records("hook", count: 20).map { var r = $0; r.partition = r.partition! % 2; return r })
+        try await producer.send(
+            records("hook", count: 20).map {
+                var r = $0
+                r.partition = r.partition! % 2
+                return r
+            })
         let group = uniqueGroup()
         let restored = EventLog()
         let box = ConsumerBox()
         let commitFailures = EventLog()
-        let consumer = try KafkaConsumer(configuration: configuration(cluster), groupID: group, rebalanceHook: { event in
-            // Simulate a slow state restore: no message may be delivered before it ends.
-            if event.kind == .assigned { try? await Task.sleep(for: .milliseconds(300)) }
-            if event.kind == .revoked, let consumer = box.consumer {
-                do {
-                    try await consumer.commit(event.partitions.map { TopicPartitionOffset($0, offset: 3) })
-                } catch {
-                    await commitFailures.append(event)
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: group,
+            rebalanceHook: { event in
+                // Simulate a slow state restore: no message may be delivered before it ends.
+                if event.kind == .assigned { try? await Task.sleep(for: .milliseconds(300)) }
+                if event.kind == .revoked, let consumer = box.consumer {
+                    do {
+                        try await consumer.commit(event.partitions.map { TopicPartitionOffset($0, offset: 3) })
+                    } catch {
+                        await commitFailures.append(event)
+                    }
                 }
-            }
-            await restored.append(event)
-        }, logger: testLogger)
+                await restored.append(event)
+            }, logger: testLogger)
         box.consumer = consumer
         try await consumer.subscribe(topics: ["hook"])
         // The moment the first message arrives, the hook must already have finished (it logs last).
         var first: [KafkaMessage] = []
         let deadline = ContinuousClock.now + .seconds(60)
-        while first.isEmpty && ContinuousClock.now < deadline { first = try await consumer.nextBatch(timeout: .milliseconds(100)) }
+        while first.isEmpty && ContinuousClock.now < deadline {
+            first = try await consumer.nextBatch(timeout: .milliseconds(100))
+        }
         #expect(!first.isEmpty)
-        #expect(await restored.events.map(\.kind) == [.assigned], "the hook finished before the first message was delivered")
+        #expect(
+            await restored.events.map(\.kind) == [.assigned], "the hook finished before the first message was delivered"
+        )
         let messages = first + (try await consume(consumer, count: 20 - first.count))
         #expect(messages.count == 20)
         await consumer.close()
@@ -138,10 +160,15 @@ struct KafkaClientTests {
     @Test func seekPauseResumeAndManualAssignment() async throws {
         let cluster = try makeCluster(topics: ["seek": 2])
         let producer = try KafkaProducer(configuration: configuration(cluster), logger: testLogger)
-        try await producer.send(records("seek", count: 10, partition: 0) + records("seek", count: 10, partition: 1, prefix: "p"))
-        let consumer = try KafkaConsumer(configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
-        let p0 = TopicPartition("seek", 0), p1 = TopicPartition("seek", 1)
-        try await consumer.assign([TopicPartitionOffset(p0, offset: 5), TopicPartitionOffset(p1, offset: TopicPartitionOffset.beginning)])
+        try await producer.send(
+            records("seek", count: 10, partition: 0) + records("seek", count: 10, partition: 1, prefix: "p"))
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
+        let p0 = TopicPartition("seek", 0)
+        let p1 = TopicPartition("seek", 1)
+        try await consumer.assign([
+            TopicPartitionOffset(p0, offset: 5), TopicPartitionOffset(p1, offset: TopicPartitionOffset.beginning),
+        ])
         try await consumer.pause([p1])
         let fromFive = try await consume(consumer, count: 5)
         #expect(fromFive.map(\.offset) == [5, 6, 7, 8, 9])
@@ -160,8 +187,12 @@ struct KafkaClientTests {
 
     @Test func missingTopicIsAnError() async throws {
         let cluster = try makeCluster(topics: ["present": 1])
-        let consumer = try KafkaConsumer(configuration: configuration(cluster, ["allow.auto.create.topics": "false"]), groupID: uniqueGroup(), logger: testLogger)
-        await #expect(throws: KafkaError.self) { _ = try await consumer.partitionCount(topic: "absent", timeout: .seconds(5)) }
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster, ["allow.auto.create.topics": "false"]), groupID: uniqueGroup(),
+            logger: testLogger)
+        await #expect(throws: KafkaError.self) {
+            _ = try await consumer.partitionCount(topic: "absent", timeout: .seconds(5))
+        }
         await consumer.close()
     }
 
@@ -169,7 +200,8 @@ struct KafkaClientTests {
         let cluster = try makeCluster(topics: ["close": 3])
         let producer = try KafkaProducer(configuration: configuration(cluster), logger: testLogger)
         try await producer.send(records("close", count: 300))
-        let consumer = try KafkaConsumer(configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
+        let consumer = try KafkaConsumer(
+            configuration: configuration(cluster), groupID: uniqueGroup(), logger: testLogger)
         try await consumer.subscribe(topics: ["close"])
         _ = try await consume(consumer, count: 1)
         let clock = ContinuousClock()

@@ -4,7 +4,8 @@ import Testing
 
 /// The built `optimizer-decider` beside this test bundle.
 func executableURL() throws -> URL {
-    let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("optimizer-decider")
+    let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "optimizer-decider")
     guard FileManager.default.isExecutableFile(atPath: url.path) else {
         throw KafkaError(.failed, "\(url.path) is missing: build the package before testing (scripts/test does)")
     }
@@ -24,7 +25,9 @@ final class MockBrokerProcess {
         process.standardError = FileHandle.nullDevice
         try process.run()
         var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
         bootstrapServers = String(decoding: line, as: UTF8.self)
     }
 
@@ -53,13 +56,21 @@ struct MockBrokerProcessTests {
         let broker = try MockBrokerProcess(arguments: ["--partitions", "2"])
         defer { broker.stop() }
         #expect(broker.bootstrapServers.hasPrefix("127.0.0.1:"))
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), logger: testLogger)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), logger: testLogger)
         let sent = (0..<10).map {
-            ProducerRecord(topic: "executor-results", partition: Int32($0 % 2), key: Array("wf-\($0)".utf8), value: Array("{\"n\":\($0)}".utf8), headers: [KafkaHeader("schema", "test/v1")])
+            ProducerRecord(
+                topic: "executor-results", partition: Int32($0 % 2), key: Array("wf-\($0)".utf8),
+                value: Array("{\"n\":\($0)}".utf8), headers: [KafkaHeader("schema", "test/v1")])
         }
         try await producer.send(sent)
         await producer.close()
-        let result = try runTool("/usr/bin/kcat", ["-C", "-b", broker.bootstrapServers, "-t", "executor-results", "-o", "beginning", "-e", "-q", "-f", "%p|%k|%s|%h\n"])
+        let result = try runTool(
+            "/usr/bin/kcat",
+            [
+                "-C", "-b", broker.bootstrapServers, "-t", "executor-results", "-o", "beginning", "-e", "-q", "-f",
+                "%p|%k|%s|%h\n",
+            ])
         #expect(result.status == 0)
         let lines = Set(result.output.split(separator: "\n").map(String.init))
         #expect(lines == Set((0..<10).map { "\($0 % 2)|wf-\($0)|{\"n\":\($0)}|schema=test/v1" }))

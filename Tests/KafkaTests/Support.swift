@@ -11,7 +11,9 @@ let testLogger: Logger = {
 
 func makeCluster(brokers: Int = 1, topics: [String: Int]) throws -> MockCluster {
     let cluster = try MockCluster(brokers: brokers, logger: testLogger)
-    for (topic, partitions) in topics { try cluster.createTopic(topic, partitions: partitions, replicationFactor: brokers) }
+    for (topic, partitions) in topics {
+        try cluster.createTopic(topic, partitions: partitions, replicationFactor: brokers)
+    }
     return cluster
 }
 
@@ -22,7 +24,9 @@ func configuration(_ cluster: MockCluster, _ extra: [String: String] = [:]) -> K
     configuration["heartbeat.interval.ms"] = "500"
     configuration["topic.metadata.refresh.interval.ms"] = "1000"
     // KAFKA_TEST_LOG=cgrp,protocol (any librdkafka debug contexts) also turns on librdkafka's debug log.
-    if let contexts = ProcessInfo.processInfo.environment["KAFKA_TEST_LOG"], contexts != "1" { configuration["debug"] = contexts }
+    if let contexts = ProcessInfo.processInfo.environment["KAFKA_TEST_LOG"], contexts != "1" {
+        configuration["debug"] = contexts
+    }
     for (key, value) in extra { configuration[key] = value }
     return configuration
 }
@@ -33,7 +37,9 @@ func uniqueGroup(_ name: String = #function) -> String {
 
 func records(_ topic: String, count: Int, partition: Int32? = nil, prefix: String = "m") -> [ProducerRecord] {
     (0..<count).map { index in
-        ProducerRecord(topic: topic, partition: partition ?? Int32(index % 3), key: Array("k\(index)".utf8), value: Array("\(prefix)\(index)".utf8))
+        ProducerRecord(
+            topic: topic, partition: partition ?? Int32(index % 3), key: Array("k\(index)".utf8),
+            value: Array("\(prefix)\(index)".utf8))
     }
 }
 

@@ -1,5 +1,6 @@
 import DecisionCore
 import Testing
+
 @testable import WireFormat
 
 /// A deterministic generator (SplitMix64) so a failing case can be replayed from its seed.
@@ -16,16 +17,36 @@ struct SeededGenerator: RandomNumberGenerator {
 
 @Suite("simdjson fast path ≡ reference path")
 struct FastPathEquivalenceTests {
-    static let base = String(decoding: json(runResultMembers(extra: [("prompt_analysis", .object(JSONObject([
-        ("prompt_id", .string("p")), ("overall_score", .integer(70)), ("clarity_score", .double(60.5)), ("efficiency_score", .integer(90)),
-        ("issues", .array([.object(JSONObject([("severity", .string("critical")), ("type", .string("t")), ("description", .string("d"))]))])),
-    ])))])), as: UTF8.self)
+    static let base = String(
+        decoding: json(
+            runResultMembers(extra: [
+                (
+                    "prompt_analysis",
+                    .object(
+                        JSONObject([
+                            ("prompt_id", .string("p")), ("overall_score", .integer(70)),
+                            ("clarity_score", .double(60.5)), ("efficiency_score", .integer(90)),
+                            (
+                                "issues",
+                                .array([
+                                    .object(
+                                        JSONObject([
+                                            ("severity", .string("critical")), ("type", .string("t")),
+                                            ("description", .string("d")),
+                                        ]))
+                                ])
+                            ),
+                        ]))
+                )
+            ])), as: UTF8.self)
 
     /// Replacement values of every JSON type and the numbers where parsers tend to differ.
     static let replacements = [
-        "null", "true", "false", "0", "-0", "-0.0", "3.0", "3.5", "-1", "1e400", "-1e400", "1e-400", "99999999999999999999",
+        "null", "true", "false", "0", "-0", "-0.0", "3.0", "3.5", "-1", "1e400", "-1e400", "1e-400",
+        "99999999999999999999",
         "18446744073709551615", "18446744073709551616", "9223372036854775807", "9223372036854775808", "\"\"", "\"x\"",
-        "\"succeeded\"", "\"2025-11-19T10:00:00Z\"", "[]", "[1]", "{}", "{\"a\":1}", "0.667", "1E2", "NaN", "Infinity", "01", "1.",
+        "\"succeeded\"", "\"2025-11-19T10:00:00Z\"", "[]", "[1]", "{}", "{\"a\":1}", "0.667", "1E2", "NaN", "Infinity",
+        "01", "1.",
         "\"\\ud800\"", "\"\\u0000\"", "\"é\"",
     ]
 
@@ -44,7 +65,10 @@ struct FastPathEquivalenceTests {
             while end < bytes.count {
                 let byte = bytes[end]
                 if inString {
-                    if byte == UInt8(ascii: "\\") { end += 2; continue }
+                    if byte == UInt8(ascii: "\\") {
+                        end += 2
+                        continue
+                    }
                     if byte == UInt8(ascii: "\"") { inString = false }
                 } else if byte == UInt8(ascii: "\"") {
                     inString = true
@@ -58,10 +82,12 @@ struct FastPathEquivalenceTests {
                 }
                 end += 1
             }
-            bytes.replaceSubrange((colon + 1)..<min(end, bytes.count), with: Array(replacements.randomElement(using: &rng)!.utf8))
+            bytes.replaceSubrange(
+                (colon + 1)..<min(end, bytes.count), with: Array(replacements.randomElement(using: &rng)!.utf8))
         case 5:
             // Repeat a member with another value: the last must win on both paths.
-            let key = ["\"run_id\"", "\"success_rate\"", "\"task_status\"", "\"total_tasks\"", "\"overall_score\""].randomElement(using: &rng)!
+            let key = ["\"run_id\"", "\"success_rate\"", "\"task_status\"", "\"total_tasks\"", "\"overall_score\""]
+                .randomElement(using: &rng)!
             if let range = text.range(of: key) {
                 let insert = "\(key):\(replacements.randomElement(using: &rng)!),"
                 var copy = text
@@ -74,7 +100,10 @@ struct FastPathEquivalenceTests {
             bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
         case 8:
             // Drop a member.
-            let keys = ["\"statistics\"", "\"task_results\"", "\"finished_at\"", "\"completed_tasks\"", "\"execution_time\"", "\"clarity_score\"", "\"issues\""]
+            let keys = [
+                "\"statistics\"", "\"task_results\"", "\"finished_at\"", "\"completed_tasks\"", "\"execution_time\"",
+                "\"clarity_score\"", "\"issues\"",
+            ]
             let key = keys.randomElement(using: &rng)!
             if let range = text.range(of: key) {
                 let renamed = text.replacingCharacters(in: range, with: "\"renamed_\(key.dropFirst())")
@@ -84,7 +113,8 @@ struct FastPathEquivalenceTests {
             // Deep nesting in a free-form member.
             let depth = [127, 128, 129, 200].randomElement(using: &rng)!
             let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
-            bytes = Array(text.replacingOccurrences(of: "\"total_duration\"", with: "\"deep\":\(nested),\"total_duration\"").utf8)
+            bytes = Array(
+                text.replacingOccurrences(of: "\"total_duration\"", with: "\"deep\":\(nested),\"total_duration\"").utf8)
         }
         return bytes
     }
@@ -96,10 +126,13 @@ struct FastPathEquivalenceTests {
     @Test func mutatedRunResultsDecodeAlikeOnBothPaths() {
         let fast = SimdJSONParser()
         var rng = SeededGenerator(state: 20251119)
-        var decided = 0, rejected = 0
+        var decided = 0
+        var rejected = 0
         for _ in 0..<4000 {
             var bytes = Array(Self.base.utf8)
-            for _ in 0..<Int.random(in: 1...3, using: &rng) { bytes = Self.mutate(String(decoding: bytes, as: UTF8.self), &rng) }
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                bytes = Self.mutate(String(decoding: bytes, as: UTF8.self), &rng)
+            }
             let reference = outcome(bytes, fast: nil)
             let accelerated = outcome(bytes, fast: fast)
             #expect(reference == accelerated, "differs for \(String(decoding: bytes, as: UTF8.self))")
@@ -116,7 +149,9 @@ struct FastPathEquivalenceTests {
         // Nesting at the limit is accepted by both, one beyond it rejected by both.
         for depth in [JSONParser.maximumDepth - 1, JSONParser.maximumDepth] {
             let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
-            let bytes = Array(Self.base.replacingOccurrences(of: "\"total_duration\"", with: "\"deep\":\(nested),\"total_duration\"").utf8)
+            let bytes = Array(
+                Self.base.replacingOccurrences(of: "\"total_duration\"", with: "\"deep\":\(nested),\"total_duration\"")
+                    .utf8)
             #expect(outcome(bytes, fast: nil) == outcome(bytes, fast: fast))
         }
     }

@@ -1,6 +1,7 @@
 import DecisionCore
 import Foundation
 import Testing
+
 @testable import WireFormat
 
 /// Hostile input, generated: every input must end as a decision or a dead letter, never a crash or a
@@ -9,7 +10,8 @@ import Testing
 @Suite("Hostile input")
 struct HostileInputTests {
     static let seeds: [[UInt8]] = {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/corpus")
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Fuzz/corpus")
         let files = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
         return files.sorted { $0.path < $1.path }.compactMap { try? Array(Data(contentsOf: $0)) }
     }()
@@ -24,27 +26,39 @@ struct HostileInputTests {
         case 1: return Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &rng)))
         case 2:
             let depth = Int.random(in: 100...5000, using: &rng)
-            return Array((String(repeating: "{\"a\":[", count: depth) + "1" + String(repeating: "]}", count: depth)).utf8)
+            return Array(
+                (String(repeating: "{\"a\":[", count: depth) + "1" + String(repeating: "]}", count: depth)).utf8)
         case 3:
-            let numbers = ["1e999999", "-1e999999", "123456789012345678901234567890123456789", "0.0000000000000000000000000001e-400", "NaN", "-NaN",
-                           "Infinity", "-Infinity", "inf", "nan", "1e", "-", "0x10", "1_000", "+1", ".5", "5.", "00", "-01"]
-            let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "0.9", with: numbers.randomElement(using: &rng)!)
+            let numbers = [
+                "1e999999", "-1e999999", "123456789012345678901234567890123456789",
+                "0.0000000000000000000000000001e-400", "NaN", "-NaN",
+                "Infinity", "-Infinity", "inf", "nan", "1e", "-", "0x10", "1_000", "+1", ".5", "5.", "00", "-01",
+            ]
+            let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(
+                of: "0.9", with: numbers.randomElement(using: &rng)!)
             return Array(text.utf8)
         case 4:
-            let insert: [UInt8] = [0xFF, 0xC0, 0xAF, 0xED, 0xA0, 0x80, 0xF8, 0x88, 0x80, 0x80, 0x80].shuffled(using: &rng)
-            bytes.insert(contentsOf: insert.prefix(Int.random(in: 1...4, using: &rng)), at: Int.random(in: 0...bytes.count, using: &rng))
+            let insert: [UInt8] = [0xFF, 0xC0, 0xAF, 0xED, 0xA0, 0x80, 0xF8, 0x88, 0x80, 0x80, 0x80].shuffled(
+                using: &rng)
+            bytes.insert(
+                contentsOf: insert.prefix(Int.random(in: 1...4, using: &rng)),
+                at: Int.random(in: 0...bytes.count, using: &rng))
         case 5:
             let long = String(repeating: "x", count: Int.random(in: 10_000...300_000, using: &rng))
-            return Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"wf-", with: "\"\(long)").utf8)
+            return Array(
+                String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"wf-", with: "\"\(long)").utf8)
         case 6:
             // Wrong types in every field at once.
             let kinds = ["null", "true", "[]", "{}", "\"s\"", "1.5", "-7"]
             var text = String(decoding: bytes, as: UTF8.self)
-            for number in ["0.9", "20", "17", "1", "3.23", "0.084", "1.2"] { text = text.replacingOccurrences(of: ":\(number)", with: ":\(kinds.randomElement(using: &rng)!)") }
+            for number in ["0.9", "20", "17", "1", "3.23", "0.084", "1.2"] {
+                text = text.replacingOccurrences(of: ":\(number)", with: ":\(kinds.randomElement(using: &rng)!)")
+            }
             return Array(text.utf8)
         case 7:
             // Duplicate keys everywhere.
-            return Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "{\"", with: "{\"run_id\":7,\"").utf8)
+            return Array(
+                String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "{\"", with: "{\"run_id\":7,\"").utf8)
         case 8:
             return Array(String(repeating: "[", count: 200_000).utf8)
         case 9:
@@ -82,6 +96,8 @@ struct HostileInputTests {
         }
         // The generator reaches decisions and several kinds of dead letter.
         #expect((outcomes[nil] ?? 0) > 0)
-        #expect([RejectionReason.invalidJSON, .wrongType, .invalidValue].allSatisfy { (outcomes[$0] ?? 0) > 0 }, "\(outcomes)")
+        #expect(
+            [RejectionReason.invalidJSON, .wrongType, .invalidValue].allSatisfy { (outcomes[$0] ?? 0) > 0 },
+            "\(outcomes)")
     }
 }

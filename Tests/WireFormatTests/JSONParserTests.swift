@@ -1,5 +1,6 @@
 import DecisionCore
 import Testing
+
 @testable import WireFormat
 
 func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
@@ -16,9 +17,18 @@ func parseError(_ bytes: [UInt8]) -> InputRejection? {
 @Suite("JSON parser")
 struct JSONParserTests {
     @Test func values() throws {
-        #expect(try parse(" {\"a\": [1, -2, 3.5, 1e2, true, false, null, \"x\"]} ") == .object(JSONObject([
-            ("a", .array([.integer(1), .integer(-2), .double(3.5), .double(100), .bool(true), .bool(false), .null, .string("x")])),
-        ])))
+        #expect(
+            try parse(" {\"a\": [1, -2, 3.5, 1e2, true, false, null, \"x\"]} ")
+                == .object(
+                    JSONObject([
+                        (
+                            "a",
+                            .array([
+                                .integer(1), .integer(-2), .double(3.5), .double(100), .bool(true), .bool(false), .null,
+                                .string("x"),
+                            ])
+                        )
+                    ])))
         #expect(try parse("0") == .integer(0))
         #expect(try parse("-0") == .integer(0))
         #expect(try parse("-0.0") == .double(-0.0))
@@ -37,7 +47,10 @@ struct JSONParserTests {
     }
 
     @Test func duplicateKeysLastWinsLikePython() throws {
-        guard case let .object(object) = try parse(#"{"a": 1, "b": 2, "a": 3}"#) else { Issue.record("not an object"); return }
+        guard case let .object(object) = try parse(#"{"a": 1, "b": 2, "a": 3}"#) else {
+            Issue.record("not an object")
+            return
+        }
         #expect(object["a"] == .integer(3))
         #expect(object.uniqueMembers.map(\.key) == ["a", "b"])
     }
@@ -52,14 +65,19 @@ struct JSONParserTests {
     }
 
     @Test func rejectsInvalidUTF8() {
-        for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22], [0xEF, 0xBB, 0xBF, 0x7B, 0x7D]] {
+        for bytes: [UInt8] in [
+            [0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22],
+            [0xEF, 0xBB, 0xBF, 0x7B, 0x7D],
+        ] {
             #expect(parseError(bytes)?.reason == .invalidJSON)
         }
         #expect(parseError([0x22, 0x5C, 0x6E, 0xFF, 0x22])?.reason == .invalidJSON)
     }
 
     @Test func nestingIsBounded() throws {
-        let ok = String(repeating: "[", count: JSONParser.maximumDepth) + String(repeating: "]", count: JSONParser.maximumDepth)
+        let ok =
+            String(repeating: "[", count: JSONParser.maximumDepth)
+            + String(repeating: "]", count: JSONParser.maximumDepth)
         _ = try parse(ok)
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         let error = parseError(Array(deep.utf8))
@@ -80,11 +98,18 @@ struct JSONParserTests {
 @Suite("JSON writer")
 struct JSONWriterTests {
     @Test func roundTripsEveryValue() throws {
-        let value = JSONValue.object(JSONObject([
-            ("s", .string("quote\" backslash\\ newline\n tab\t ctl\u{1} é 😀")),
-            ("n", .array([.integer(-5), .double(0.1), .double(5000), .double(1e-5), .double(1.7976931348623157e308), .null, .bool(true)])),
-            ("o", .object(JSONObject([("k", .array([]))]))),
-        ]))
+        let value = JSONValue.object(
+            JSONObject([
+                ("s", .string("quote\" backslash\\ newline\n tab\t ctl\u{1} é 😀")),
+                (
+                    "n",
+                    .array([
+                        .integer(-5), .double(0.1), .double(5000), .double(1e-5), .double(1.7976931348623157e308),
+                        .null, .bool(true),
+                    ])
+                ),
+                ("o", .object(JSONObject([("k", .array([]))]))),
+            ]))
         var writer = JSONWriter()
         writer.value(value)
         #expect(try JSONParser.parse(writer.bytes) == value)
@@ -97,8 +122,9 @@ struct JSONWriterTests {
         writer.integer(UInt64.max)
         writer.integer(Int32.min)
         writer.endArray()
-        #expect(String(decoding: writer.bytes, as: UTF8.self)
-            == "[0,7,-7,10,-10,1000000,9223372036854775807,-9223372036854775808,18446744073709551615,-2147483648]")
+        #expect(
+            String(decoding: writer.bytes, as: UTF8.self)
+                == "[0,7,-7,10,-10,1000000,9223372036854775807,-9223372036854775808,18446744073709551615,-2147483648]")
     }
 
     /// The word-at-a-time check agrees with the byte-by-byte rule for every byte value at every
@@ -139,9 +165,11 @@ struct RFC3339Tests {
         #expect(RFC3339.millisecondsSinceEpoch("2024-02-29T00:00:00Z") != nil)
     }
 
-    @Test(arguments: ["", "2025-11-19", "2025-11-19T10:00:00", "2025-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
-                      "2025-11-19T24:00:00Z", "2025-11-19T10:00:00.Z", "2025-11-19T10:00:00+0100", "2025-11-19T10:00:00Zx",
-                      "2025/11/19T10:00:00Z", "20251119T100000Z"])
+    @Test(arguments: [
+        "", "2025-11-19", "2025-11-19T10:00:00", "2025-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
+        "2025-11-19T24:00:00Z", "2025-11-19T10:00:00.Z", "2025-11-19T10:00:00+0100", "2025-11-19T10:00:00Zx",
+        "2025/11/19T10:00:00Z", "20251119T100000Z",
+    ])
     func rejects(_ text: String) {
         #expect(RFC3339.millisecondsSinceEpoch(text) == nil)
     }

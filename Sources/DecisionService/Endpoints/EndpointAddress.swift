@@ -5,7 +5,9 @@ public struct EndpointAddress: Sendable, Equatable, CustomStringConvertible {
     public var port: Int
 
     public init(parsing text: String) throws {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
             throw ServiceError("metrics address \"\(text)\" must be host:port (IPv6 as [::1]:9464)")
         }
         var host = String(text[..<colon])
@@ -14,7 +16,9 @@ public struct EndpointAddress: Sendable, Equatable, CustomStringConvertible {
         } else if host.contains(":") {
             throw ServiceError("metrics address \"\(text)\": an IPv6 host goes in brackets, as [::1]:9464")
         }
-        guard !host.isEmpty else { throw ServiceError("metrics address \"\(text)\" needs a host, e.g. 0.0.0.0:\(port)") }
+        guard !host.isEmpty else {
+            throw ServiceError("metrics address \"\(text)\" needs a host, e.g. 0.0.0.0:\(port)")
+        }
         self.host = host
         self.port = port
     }

@@ -24,27 +24,35 @@ public struct EndpointServer: Service {
         let router = Router()
         router.addMiddleware { ReadOnlyMethods() }
         let routes: [(String, @Sendable () -> Response)] = [
-            ("/metrics", {
-                Response(
-                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
-            }),
+            (
+                "/metrics",
+                {
+                    Response(
+                        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+                }
+            ),
             ("/healthz", { Self.text(.ok, "ok\n") }),
-            ("/readyz", {
-                let snapshot = readiness.snapshot
-                return Self.text(snapshot.ready ? .ok : .serviceUnavailable, snapshot.explanation + "\n")
-            }),
+            (
+                "/readyz",
+                {
+                    let snapshot = readiness.snapshot
+                    return Self.text(snapshot.ready ? .ok : .serviceUnavailable, snapshot.explanation + "\n")
+                }
+            ),
         ]
         for (path, respond) in routes {
             router.get(RouterPath(path)) { _, _ in respond() }
             // HEAD: the same status and headers; the HTTP encoder sends no body for a HEAD request.
             router.head(RouterPath(path)) { _, _ in respond() }
         }
-        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 64)
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 64)
         application = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: Self.idleTimeout, httpDecoderConfiguration: decoder)),
-            configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: nil),
+            configuration: ApplicationConfiguration(
+                address: .hostname(address.host, port: address.port), serverName: nil),
             onServerRunning: { channel in
                 var bound = address
                 if let port = channel.localAddress?.port { bound.port = port }
@@ -63,13 +71,17 @@ public struct EndpointServer: Service {
     }
 
     static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 }
 
 /// Answers 405 to anything but GET and HEAD, before routing.
 struct ReadOnlyMethods<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard request.method == .get || request.method == .head else {
             var response = EndpointServer.text(.methodNotAllowed, "only GET and HEAD are served\n")
             response.headers[.allow] = "GET, HEAD"

@@ -19,9 +19,12 @@ public enum ServiceRunner {
         }
     }
 
-    public static func run(_ services: [ServiceGroupConfiguration.ServiceConfiguration], budget: StopBudget, logger: Logger) async throws {
+    public static func run(
+        _ services: [ServiceGroupConfiguration.ServiceConfiguration], budget: StopBudget, logger: Logger
+    ) async throws {
         let signals = TerminationSignals(budget: budget, logger: logger)
-        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var configuration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = budget.budget
         defer { withExtendedLifetime(signals) {} }
         try await ServiceGroup(configuration: configuration).run()

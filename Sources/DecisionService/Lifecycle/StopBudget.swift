@@ -24,7 +24,9 @@ public final class StopBudget: Sendable {
         var late: String?
 
         /// When the stop becomes an overrun.
-        func limit(_ budget: Duration, _ grace: Duration) -> ContinuousClock.Instant? { started.map { $0 + budget + grace } }
+        func limit(_ budget: Duration, _ grace: Duration) -> ContinuousClock.Instant? {
+            started.map { $0 + budget + grace }
+        }
 
         /// Claims the one report of an overrun.
         mutating func claimOverrun() -> Bool {
@@ -40,13 +42,15 @@ public final class StopBudget: Sendable {
     public typealias OverrunTimer = @Sendable (_ after: Duration, _ check: @escaping @Sendable () -> Void) -> Void
 
     public static let dispatchTimer: OverrunTimer = { after, check in
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: after.inNanoseconds)), execute: check)
+        DispatchQueue.global().asyncAfter(
+            deadline: .now() + .nanoseconds(Int(clamping: after.inNanoseconds)), execute: check)
     }
 
     private let overrunTimer: OverrunTimer
 
     public init(
-        budget: Duration, grace: Duration = .milliseconds(500), overrunTimer: @escaping OverrunTimer = StopBudget.dispatchTimer,
+        budget: Duration, grace: Duration = .milliseconds(500),
+        overrunTimer: @escaping OverrunTimer = StopBudget.dispatchTimer,
         onOverrun: @escaping @Sendable (_ unfinished: [String]) -> Void
     ) {
         self.budget = budget
@@ -79,7 +83,9 @@ public final class StopBudget: Sendable {
     public func finish() {
         let late = state.withLock { state -> [String]? in
             state.finished = true
-            guard let limit = state.limit(budget, grace), ContinuousClock.now > limit, state.claimOverrun() else { return nil }
+            guard let limit = state.limit(budget, grace), ContinuousClock.now > limit, state.claimOverrun() else {
+                return nil
+            }
             return state.late.map { [$0] } ?? []
         }
         if let late { onOverrun(late) }

@@ -14,7 +14,8 @@ public final class TerminationSignals: Sendable {
         let value = Atomic<Int>(0)
     }
 
-    public init(budget: StopBudget, logger: Logger, exit: @escaping @Sendable (Int32) -> Void = { Foundation.exit($0) }) {
+    public init(budget: StopBudget, logger: Logger, exit: @escaping @Sendable (Int32) -> Void = { Foundation.exit($0) })
+    {
         var sources: [SignalSource] = []
         let received = Count()
         for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {

@@ -27,7 +27,8 @@ struct DocumentedPrometheusFactory: MetricsFactory {
 
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         guard aggregate else { return registry.makeGauge(descriptor: descriptor(label), labels: dimensions) }
-        return registry.makeValueHistogram(descriptor: descriptor(label), labels: dimensions, buckets: durationBuckets.map(\.inSeconds))
+        return registry.makeValueHistogram(
+            descriptor: descriptor(label), labels: dimensions, buckets: durationBuckets.map(\.inSeconds))
     }
 
     func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {

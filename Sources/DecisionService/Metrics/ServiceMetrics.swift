@@ -12,7 +12,8 @@ public final class ServiceMetrics: Sendable {
 
     /// Upper bounds of the latency histograms.
     static let latencyBuckets: [Duration] = [
-        .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
         .seconds(5), .seconds(10),
     ]
@@ -21,12 +22,14 @@ public final class ServiceMetrics: Sendable {
     /// interface (dashboards, alerts): change them only with the README and `deploy/`.
     static let catalog: [String: String] = [
         "optimizer_decider_messages_consumed_total": "Input messages consumed, by input partition.",
-        "optimizer_decider_decisions_total": "Decisions made, by outcome and strategy (published without waiting; an input offset moves only once they are delivered).",
+        "optimizer_decider_decisions_total":
+            "Decisions made, by outcome and strategy (published without waiting; an input offset moves only once they are delivered).",
         "optimizer_decider_duplicates_total": "Runs already decided under the same rules: nothing published.",
         "optimizer_decider_dead_letters_total": "Messages copied to the dead-letter topic, by reason.",
         "optimizer_decider_regressions_total": "Regressions listed in decisions, by code.",
         "optimizer_decider_variant_verdicts_total": "Variant comparisons in decisions, by verdict.",
-        "optimizer_decider_processing_seconds": "Time from a message's arrival to the confirmed delivery of everything it produced.",
+        "optimizer_decider_processing_seconds":
+            "Time from a message's arrival to the confirmed delivery of everything it produced.",
         "optimizer_decider_consumer_lag": "Messages behind the high watermark, by input partition.",
         "optimizer_decider_state_entries": "Decision ids held for deduplication.",
         "optimizer_decider_state_workflows": "Workflows with history held.",
@@ -64,7 +67,8 @@ public final class ServiceMetrics: Sendable {
     }
 
     public init() {
-        let factory = DocumentedPrometheusFactory(registry: registry, help: Self.catalog, durationBuckets: Self.latencyBuckets)
+        let factory = DocumentedPrometheusFactory(
+            registry: registry, help: Self.catalog, durationBuckets: Self.latencyBuckets)
         self.factory = factory
         func counter(_ name: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
             CoreMetrics.Counter(label: name, dimensions: dimensions, factory: factory)
@@ -74,14 +78,24 @@ public final class ServiceMetrics: Sendable {
         for shouldOptimize in [false, true] {
             for strategy in [nil] + Strategy.allCases.map(Optional.some) {
                 decisions[DecisionKind(shouldOptimize: shouldOptimize, strategy: strategy)] = counter(
-                    "optimizer_decider_decisions_total", [("should_optimize", String(shouldOptimize)), ("strategy", strategy?.rawValue ?? "none")])
+                    "optimizer_decider_decisions_total",
+                    [("should_optimize", String(shouldOptimize)), ("strategy", strategy?.rawValue ?? "none")])
             }
         }
         self.decisions = decisions
         duplicates = counter("optimizer_decider_duplicates_total")
-        deadLetters = Dictionary(uniqueKeysWithValues: RejectionReason.allCases.map { ($0, counter("optimizer_decider_dead_letters_total", [("reason", $0.rawValue)])) })
-        regressions = Dictionary(uniqueKeysWithValues: RegressionCode.allCases.map { ($0, counter("optimizer_decider_regressions_total", [("code", $0.rawValue)])) })
-        variantVerdicts = Dictionary(uniqueKeysWithValues: VariantVerdict.allCases.map { ($0, counter("optimizer_decider_variant_verdicts_total", [("verdict", $0.rawValue)])) })
+        deadLetters = Dictionary(
+            uniqueKeysWithValues: RejectionReason.allCases.map {
+                ($0, counter("optimizer_decider_dead_letters_total", [("reason", $0.rawValue)]))
+            })
+        regressions = Dictionary(
+            uniqueKeysWithValues: RegressionCode.allCases.map {
+                ($0, counter("optimizer_decider_regressions_total", [("code", $0.rawValue)]))
+            })
+        variantVerdicts = Dictionary(
+            uniqueKeysWithValues: VariantVerdict.allCases.map {
+                ($0, counter("optimizer_decider_variant_verdicts_total", [("verdict", $0.rawValue)]))
+            })
         processing = CoreMetrics.Timer(label: "optimizer_decider_processing_seconds", factory: factory)
         restoreTime = CoreMetrics.Timer(label: "optimizer_decider_restore_seconds", factory: factory)
         restoredDecisions = counter("optimizer_decider_restored_decisions_total")
@@ -100,7 +114,8 @@ public final class ServiceMetrics: Sendable {
     // MARK: Recording
 
     func recordDecision(_ decision: Decision) {
-        decisions[DecisionKind(shouldOptimize: decision.verdict.shouldOptimize, strategy: decision.verdict.strategy)]!.increment()
+        decisions[DecisionKind(shouldOptimize: decision.verdict.shouldOptimize, strategy: decision.verdict.strategy)]!
+            .increment()
         for regression in decision.verdict.regressions { regressions[regression.code]!.increment() }
         if let comparison = decision.variantComparison { variantVerdicts[comparison.verdict]!.increment() }
     }
@@ -113,8 +128,11 @@ public final class ServiceMetrics: Sendable {
         let factory = factory
         let gauge = partitions.withLock { partitions -> CoreMetrics.Gauge in
             if let lag = partitions[partition]?.lag { return lag }
-            let lag = CoreMetrics.Gauge(label: "optimizer_decider_consumer_lag", dimensions: [("partition", String(partition))], factory: factory)
-            partitions[partition, default: PartitionHandles(consumed: Self.consumedCounter(partition, factory))].lag = lag
+            let lag = CoreMetrics.Gauge(
+                label: "optimizer_decider_consumer_lag", dimensions: [("partition", String(partition))],
+                factory: factory)
+            partitions[partition, default: PartitionHandles(consumed: Self.consumedCounter(partition, factory))].lag =
+                lag
             return lag
         }
         gauge.record(messages)
@@ -141,7 +159,11 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
-    private static func consumedCounter(_ partition: Int32, _ factory: DocumentedPrometheusFactory) -> CoreMetrics.Counter {
-        CoreMetrics.Counter(label: "optimizer_decider_messages_consumed_total", dimensions: [("partition", String(partition))], factory: factory)
+    private static func consumedCounter(_ partition: Int32, _ factory: DocumentedPrometheusFactory)
+        -> CoreMetrics.Counter
+    {
+        CoreMetrics.Counter(
+            label: "optimizer_decider_messages_consumed_total", dimensions: [("partition", String(partition))],
+            factory: factory)
     }
 }

@@ -33,16 +33,24 @@ public final class DecisionPipeline: Service, Sendable {
     /// every later request): the revoke and the group leave of the same stop then spend no budget on it.
     private let coordinatorSilent = LockedFlag()
 
-    public init(settings: ServiceSettings, metrics: ServiceMetrics = ServiceMetrics(), budget: StopBudget? = nil, logger: Logger) {
+    public init(
+        settings: ServiceSettings, metrics: ServiceMetrics = ServiceMetrics(), budget: StopBudget? = nil, logger: Logger
+    ) {
         self.settings = settings
         self.metrics = metrics
         self.logger = logger
-        self.budget = budget ?? StopBudget(budget: settings.stopTimeout) { unfinished in
-            logger.critical("stop budget of \(settings.stopTimeout) exceeded; unfinished: \(unfinished.joined(separator: ", "))")
-        }
+        self.budget =
+            budget
+            ?? StopBudget(budget: settings.stopTimeout) { unfinished in
+                logger.critical(
+                    "stop budget of \(settings.stopTimeout) exceeded; unfinished: \(unfinished.joined(separator: ", "))"
+                )
+            }
         readiness = Readiness(stop: self.budget)
         let decider = Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes)
-        store = DecisionStateStore(decider: decider, retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
+        store = DecisionStateStore(
+            decider: decider, retentionMs: settings.retentionMs,
+            capacityPerPartition: settings.stateCapacityPerPartition)
     }
 
     /// Asks the loop to stop (what graceful shutdown does); the stop budget starts now.
@@ -76,17 +84,20 @@ public final class DecisionPipeline: Service, Sendable {
         let producer = try KafkaProducer(configuration: settings.producerConfiguration, logger: logger)
         let publisher = Publisher(
             producer: producer, ledger: ledger,
-            outputs: OutputRecords(outputTopic: settings.outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: true),
+            outputs: OutputRecords(
+                outputTopic: settings.outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: true),
             metrics: metrics, logger: logger)
         let reference = ConsumerReference()
         let handler = RebalanceHandler(
-            settings: settings, store: store, publisher: publisher, readiness: readiness, metrics: metrics, budget: budget,
+            settings: settings, store: store, publisher: publisher, readiness: readiness, metrics: metrics,
+            budget: budget,
             logger: logger, consumer: reference, coordinatorSilent: coordinatorSilent, fail: { [self] in fail($0) })
         let consumer: KafkaConsumer
         do {
             consumer = try KafkaConsumer(
                 configuration: consumerConfiguration, groupID: settings.groupID,
-                rebalanceHook: { await handler.handle($0) }, rebalanceHookTimeout: settings.restoreTimeout + .seconds(30), logger: logger)
+                rebalanceHook: { await handler.handle($0) },
+                rebalanceHookTimeout: settings.restoreTimeout + .seconds(30), logger: logger)
         } catch {
             await producer.close(timeout: .seconds(1))
             throw error
@@ -106,10 +117,12 @@ public final class DecisionPipeline: Service, Sendable {
             await producer.close(timeout: .seconds(1))
             throw error
         }
-        logger.info("starting", metadata: [
-            "input": "\(settings.inputTopic)", "output": "\(settings.outputTopic)", "dlq": "\(settings.dlqTopic)",
-            "group": "\(settings.groupID)", "rules_fingerprint": "\(store.decider.rulesFingerprint)",
-        ])
+        logger.info(
+            "starting",
+            metadata: [
+                "input": "\(settings.inputTopic)", "output": "\(settings.outputTopic)", "dlq": "\(settings.dlqTopic)",
+                "group": "\(settings.groupID)", "rules_fingerprint": "\(store.decider.rulesFingerprint)",
+            ])
         do {
             try await consumer.subscribe(topics: [settings.inputTopic])
             try await consume(consumer, publisher)
@@ -138,7 +151,8 @@ public final class DecisionPipeline: Service, Sendable {
                 await ledger.waitForChange(since: version, timeout: .milliseconds(100))
                 continue
             }
-            let batch = try await consumer.nextBatch(maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
+            let batch = try await consumer.nextBatch(
+                maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
             guard !batch.isEmpty else { continue }
             try await handle(batch, publisher: publisher)
             if gauges.due() { try await updateGauges(consumer, batch: batch) }
@@ -149,7 +163,11 @@ public final class DecisionPipeline: Service, Sendable {
     private func handle(_ batch: [KafkaMessage], publisher: Publisher) async throws {
         let arrived = ContinuousClock.now
         let outcomes = await store.process(
-            batch.map { EngineInput(topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs, value: $0.value) },
+            batch.map {
+                EngineInput(
+                    topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs,
+                    value: $0.value)
+            },
             nowMs: WallClock.nowMs())
         var output = OutputBatch(capacity: batch.count)
         var counts = PipelineProgress.Counts()
@@ -163,7 +181,11 @@ public final class DecisionPipeline: Service, Sendable {
             }
             consumed[message.partition, default: 0] += 1
             let trace = TraceContextHeaders(of: message)
-            guard output.add(publisher.outputs.records(for: outcome, of: message, trace: trace), of: message, arrived: arrived, in: ledger) else { continue }
+            guard
+                output.add(
+                    publisher.outputs.records(for: outcome, of: message, trace: trace), of: message, arrived: arrived,
+                    in: ledger)
+            else { continue }
             switch outcome {
             case let .decided(decision, _):
                 counts.decided += 1
@@ -175,7 +197,8 @@ public final class DecisionPipeline: Service, Sendable {
                 counts.deadLetters += 1
                 metrics.deadLetters[rejection.reason]!.increment()
                 var metadata: Logger.Metadata = [
-                    "partition": "\(message.partition)", "offset": "\(message.offset)", "reason": "\(rejection.reason.rawValue)",
+                    "partition": "\(message.partition)", "offset": "\(message.offset)",
+                    "reason": "\(rejection.reason.rawValue)",
                 ]
                 if let traceID = trace.traceID { metadata["trace_id"] = "\(traceID)" }
                 logger.debug("dead letter", metadata: metadata)
@@ -191,7 +214,8 @@ public final class DecisionPipeline: Service, Sendable {
     private func storeDelivered(_ consumer: KafkaConsumer) async throws {
         let positions = ledger.takeStorable()
         guard !positions.isEmpty else { return }
-        try await consumer.storeOffsets(positions.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value) })
+        try await consumer.storeOffsets(
+            positions.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value) })
     }
 
     private func updateGauges(_ consumer: KafkaConsumer, batch: [KafkaMessage]) async throws {
@@ -216,26 +240,37 @@ public final class DecisionPipeline: Service, Sendable {
     /// what it would have committed is left to the next owner's deduplication.
     private func stop(_ consumer: KafkaConsumer, _ publisher: Publisher) async {
         budget.begin()
-        logger.info("stopping: waiting for outputs in flight, committing, leaving the group", metadata: ["budget": "\(settings.stopTimeout)"])
+        logger.info(
+            "stopping: waiting for outputs in flight, committing, leaving the group",
+            metadata: ["budget": "\(settings.stopTimeout)"])
         await budget.step("waiting for outputs in flight") {
-            if !(await publisher.drain(timeout: budget.remaining(keeping: budget.reserve(.seconds(4), share: 0.5)))), ledger.failure == nil {
-                logger.warning("\(ledger.pendingOutputs()) outputs still unconfirmed; their inputs are not committed and will be decided again and deduplicated")
+            if !(await publisher.drain(timeout: budget.remaining(keeping: budget.reserve(.seconds(4), share: 0.5)))),
+                ledger.failure == nil
+            {
+                logger.warning(
+                    "\(ledger.pendingOutputs()) outputs still unconfirmed; their inputs are not committed and will be decided again and deduplicated"
+                )
             }
         }
         await budget.step("committing delivered offsets") {
             do {
                 try await storeDelivered(consumer)
-                try await consumer.commit(timeout: budget.bound(settings.stopCommitTimeout, keeping: budget.reserve(.seconds(1), share: 0.25)))
+                try await consumer.commit(
+                    timeout: budget.bound(settings.stopCommitTimeout, keeping: budget.reserve(.seconds(1), share: 0.25))
+                )
             } catch {
                 if (error as? KafkaError)?.kind == .timedOut { coordinatorSilent.set() }
-                logger.warning("commit on stop did not complete; the next owner re-reads from the last commit and deduplicates: \(error)")
+                logger.warning(
+                    "commit on stop did not complete; the next owner re-reads from the last commit and deduplicates: \(error)"
+                )
             }
         }
         await budget.step("leaving the group") {
             // A silent coordinator will not answer the LeaveGroup either: a short wait, then the client
             // is freed and the coordinator drops the member after its session timeout.
             let limit = coordinatorSilent.isSet ? settings.stopCommitTimeout : settings.stopTimeout
-            await consumer.close(timeout: min(limit, budget.remaining(keeping: budget.reserve(.seconds(1), share: 0.25))))
+            await consumer.close(
+                timeout: min(limit, budget.remaining(keeping: budget.reserve(.seconds(1), share: 0.25))))
         }
         await budget.step("closing the producer") {
             await publisher.producer.close(timeout: budget.bound(.seconds(1)))

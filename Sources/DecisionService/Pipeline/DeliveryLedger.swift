@@ -81,12 +81,15 @@ final class DeliveryLedger: Sendable {
 
     /// Registers a consumed message and the outputs it is about to produce (`bytes` in all); `nil` when
     /// the partition is not tracked (not assigned to this instance).
-    func register(partition: Int32, offset: Int64, outputs: Int, bytes: Int, arrived: ContinuousClock.Instant) -> Ticket? {
+    func register(partition: Int32, offset: Int64, outputs: Int, bytes: Int, arrived: ContinuousClock.Instant)
+        -> Ticket?
+    {
         state.withLock { state -> Ticket? in
             guard var track = state.tracks[partition] else { return nil }
             state.tracks[partition] = nil  // edited in place below, without copying its arrays
             track.entries.append(Entry(offset: offset, pending: outputs, arrived: arrived))
-            let ticket = Ticket(partition: partition, epoch: track.epoch, position: track.dropped + track.entries.count - 1)
+            let ticket = Ticket(
+                partition: partition, epoch: track.epoch, position: track.dropped + track.entries.count - 1)
             state.inFlightMessages += outputs
             state.peakInFlightMessages = max(state.peakInFlightMessages, state.inFlightMessages)
             state.inFlightBytes += bytes
@@ -102,7 +105,9 @@ final class DeliveryLedger: Sendable {
         let (completed, woken) = state.withLock { state -> ([Duration], [CheckedContinuation<Void, Never>]) in
             state.inFlightMessages -= 1
             state.inFlightBytes -= bytes
-            guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else { return ([], state.changed()) }
+            guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else {
+                return ([], state.changed())
+            }
             if let failure {
                 if state.failure == nil { state.failure = failure }
                 return ([], state.changed())
@@ -193,7 +198,8 @@ final class DeliveryLedger: Sendable {
                     return true
                 }
                 guard waiting else { return continuation.resume() }
-                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: timeout.inNanoseconds))) { [self] in
+                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: timeout.inNanoseconds)))
+                { [self] in
                     wake(id)
                 }
             }

@@ -15,17 +15,27 @@ struct OutputRecords: Sendable {
     static let decisionHeaders = DecisionEncoder.headers.map { KafkaHeader($0.0, $0.1) }
 
     /// Decisions carry `decision-id` and the input's W3C trace context; dead letters the trace context.
-    func records(for outcome: DecisionOutcome, of message: KafkaMessage, trace: TraceContextHeaders) -> [ProducerRecord] {
+    func records(for outcome: DecisionOutcome, of message: KafkaMessage, trace: TraceContextHeaders) -> [ProducerRecord]
+    {
         switch outcome {
         case let .decided(decision, json):
-            let headers = Self.decisionHeaders + [KafkaHeader("decision-id", decision.decisionID.description)] + trace.headers
-            return [ProducerRecord(topic: outputTopic, partition: message.partition, key: message.key, value: json, headers: headers)]
+            let headers =
+                Self.decisionHeaders + [KafkaHeader("decision-id", decision.decisionID.description)] + trace.headers
+            return [
+                ProducerRecord(
+                    topic: outputTopic, partition: message.partition, key: message.key, value: json, headers: headers)
+            ]
         case .duplicate:
             return []
         case let .rejected(rejection):
             guard writeDeadLetters else { return [] }
-            let headers = DeadLetterHeaders.make(rejection, topic: message.topic, partition: message.partition, offset: message.offset)
-            return [ProducerRecord(topic: dlqTopic, key: message.key, value: message.value, headers: headers.map { KafkaHeader($0.0, $0.1) } + trace.headers)]
+            let headers = DeadLetterHeaders.make(
+                rejection, topic: message.topic, partition: message.partition, offset: message.offset)
+            return [
+                ProducerRecord(
+                    topic: dlqTopic, key: message.key, value: message.value,
+                    headers: headers.map { KafkaHeader($0.0, $0.1) } + trace.headers)
+            ]
         }
     }
 

@@ -18,19 +18,34 @@ struct Publisher: Sendable {
     /// Sends `records`, `tickets[i]` being the ticket of `records[i]`'s input message.
     func publish(_ records: [ProducerRecord], tickets: [DeliveryLedger.Ticket]) async throws {
         guard !records.isEmpty else { return }
-        let ledger = ledger, outputs = outputs, metrics = metrics, logger = logger
+        let ledger = ledger
+        let outputs = outputs
+        let metrics = metrics
+        let logger = logger
         try await producer.produce(records) { index, result in
-            let record = records[index], ticket = tickets[index]
+            let record = records[index]
+            let ticket = tickets[index]
             switch result {
             case .success:
-                for elapsed in ledger.resolve(ticket, bytes: record.weight) { metrics?.processing.recordNanoseconds(elapsed.inNanoseconds) }
+                for elapsed in ledger.resolve(ticket, bytes: record.weight) {
+                    metrics?.processing.recordNanoseconds(elapsed.inNanoseconds)
+                }
             case let .failure(error):
                 if error.isMessageSizeTooLarge, let stripped = outputs.withoutValue(record) {
-                    logger.warning("dead letter too large for \(record.topic); sent without its value", metadata: ["bytes": "\(record.value.count)"])
+                    logger.warning(
+                        "dead letter too large for \(record.topic); sent without its value",
+                        metadata: ["bytes": "\(record.value.count)"])
                     ledger.retry(ticket, with: stripped, replacingBytes: record.weight)
                 } else {
-                    let trace = record.headers.first { $0.name == "traceparent" }.flatMap { $0.value }.map { " (traceparent \(String(decoding: $0, as: UTF8.self)))" } ?? ""
-                    _ = ledger.resolve(ticket, bytes: record.weight, failure: "output could not be delivered to \(record.topic)\(trace), so the input offsets are not committed: \(error)")
+                    let trace =
+                        record.headers.first { $0.name == "traceparent" }.flatMap { $0.value }.map {
+                            " (traceparent \(String(decoding: $0, as: UTF8.self)))"
+                        } ?? ""
+                    _ = ledger.resolve(
+                        ticket, bytes: record.weight,
+                        failure:
+                            "output could not be delivered to \(record.topic)\(trace), so the input offsets are not committed: \(error)"
+                    )
                 }
             }
         }
@@ -69,10 +84,14 @@ struct OutputBatch {
 
     /// Registers `message` and what it produces in the ledger (a message without outputs too: its offset
     /// still waits for the messages before it). False when the ledger does not track its partition.
-    mutating func add(_ outputs: [ProducerRecord], of message: KafkaMessage, arrived: ContinuousClock.Instant, in ledger: DeliveryLedger) -> Bool {
-        guard let ticket = ledger.register(
-            partition: message.partition, offset: message.offset, outputs: outputs.count,
-            bytes: outputs.reduce(0) { $0 + $1.weight }, arrived: arrived)
+    mutating func add(
+        _ outputs: [ProducerRecord], of message: KafkaMessage, arrived: ContinuousClock.Instant,
+        in ledger: DeliveryLedger
+    ) -> Bool {
+        guard
+            let ticket = ledger.register(
+                partition: message.partition, offset: message.offset, outputs: outputs.count,
+                bytes: outputs.reduce(0) { $0 + $1.weight }, arrived: arrived)
         else { return false }
         records += outputs
         tickets += repeatElement(ticket, count: outputs.count)

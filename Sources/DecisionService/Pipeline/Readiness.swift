@@ -32,7 +32,8 @@ public final class Readiness: Sendable {
         public var explanation: String {
             if ready { return "ready: partitions \(assigned)" }
             if stopping { return "not ready: stopping" }
-            return assigned.isEmpty ? "not ready: no partitions assigned" : "not ready: restoring partitions \(restoring)"
+            return assigned.isEmpty
+                ? "not ready: no partitions assigned" : "not ready: restoring partitions \(restoring)"
         }
     }
 
@@ -41,7 +42,8 @@ public final class Readiness: Sendable {
         return state.withLock { s in
             Snapshot(
                 ready: !stopping && !s.assigned.isEmpty && s.assigned.isSubset(of: s.restored),
-                assigned: s.assigned.sorted(), restoring: s.assigned.subtracting(s.restored).sorted(), stopping: stopping)
+                assigned: s.assigned.sorted(), restoring: s.assigned.subtracting(s.restored).sorted(),
+                stopping: stopping)
         }
     }
 }

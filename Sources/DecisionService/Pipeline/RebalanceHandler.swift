@@ -40,7 +40,8 @@ struct RebalanceHandler: Sendable {
         guard !budget.isStarted else { return }
         let started = ContinuousClock.now
         let budget = budget
-        let restorer = StateRestorer(settings: settings, outputTopic: settings.outputTopic, logger: logger, isStopping: { budget.isStarted })
+        let restorer = StateRestorer(
+            settings: settings, outputTopic: settings.outputTopic, logger: logger, isStopping: { budget.isStarted })
         do {
             let decisionsRead = try await restorer.restore(partitions, into: store)
             let elapsed = started.duration(to: .now)
@@ -48,9 +49,12 @@ struct RebalanceHandler: Sendable {
             metrics.restoredDecisions.increment(by: decisionsRead)
             readiness.restored(partitions)
             updateGauges()
-            logger.info("state restored", metadata: [
-                "partitions": "\(partitions.sorted())", "decisions_read": "\(decisionsRead)", "seconds": "\(elapsed.secondsText)",
-            ])
+            logger.info(
+                "state restored",
+                metadata: [
+                    "partitions": "\(partitions.sorted())", "decisions_read": "\(decisionsRead)",
+                    "seconds": "\(elapsed.secondsText)",
+                ])
         } catch is StateRestorer.Interrupted {
             logger.info("state restore of partitions \(partitions.sorted()) abandoned: stopping")
         } catch {
@@ -61,22 +65,35 @@ struct RebalanceHandler: Sendable {
 
     private func revoked(_ partitions: [Int32], committing: Bool) async {
         if committing, let consumer = consumer.consumer {
-            let drained = await publisher.drain(partitions, timeout: budget.bound(settings.revokeDrainTimeout, keeping: budget.reserve(.seconds(2), share: 0.4)))
+            let drained = await publisher.drain(
+                partitions,
+                timeout: budget.bound(settings.revokeDrainTimeout, keeping: budget.reserve(.seconds(2), share: 0.4)))
             if !drained {
-                logger.warning("outputs of partitions \(partitions.sorted()) still in flight at revocation; the next owner re-reads them and deduplicates")
+                logger.warning(
+                    "outputs of partitions \(partitions.sorted()) still in flight at revocation; the next owner re-reads them and deduplicates"
+                )
             }
             let positions = ledger.takeStorable(partitions)
             do {
-                try await consumer.storeOffsets(positions.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value) })
+                try await consumer.storeOffsets(
+                    positions.map {
+                        TopicPartitionOffset(TopicPartition(settings.inputTopic, $0.key), offset: $0.value)
+                    })
                 if coordinatorSilent.isSet {
-                    logger.warning("commit on revoke skipped: the group coordinator did not answer the stop's commit; the next owner re-reads from the last commit and deduplicates")
+                    logger.warning(
+                        "commit on revoke skipped: the group coordinator did not answer the stop's commit; the next owner re-reads from the last commit and deduplicates"
+                    )
                 } else {
-                    try await consumer.commit(timeout: budget.bound(settings.commitTimeout, keeping: budget.reserve(.seconds(1), share: 0.25)))
+                    try await consumer.commit(
+                        timeout: budget.bound(settings.commitTimeout, keeping: budget.reserve(.seconds(1), share: 0.25))
+                    )
                 }
             } catch {
                 // Nothing is lost: offsets are stored only after delivery, and the next owner deduplicates
                 // from the decisions topic what it reads again.
-                logger.warning("commit on revoke did not complete; the next owner re-reads from the last commit and deduplicates: \(error)")
+                logger.warning(
+                    "commit on revoke did not complete; the next owner re-reads from the last commit and deduplicates: \(error)"
+                )
             }
         }
         ledger.close(partitions)

@@ -31,18 +31,23 @@ struct StateRestorer: Sendable {
     /// decisions were read back.
     func restore(_ partitions: [Int32], into store: DecisionStateStore) async throws -> Int {
         let result = try await restore(
-            partitions, fingerprint: store.decider.rulesFingerprint, into: { store.emptyState() }, nowMs: WallClock.nowMs())
+            partitions, fingerprint: store.decider.rulesFingerprint, into: { store.emptyState() },
+            nowMs: WallClock.nowMs())
         for (partition, state) in result.states { await store.install(state, for: partition) }
         return result.decisionsRead
     }
 
-    private func restore(_ partitions: [Int32], fingerprint: String, into emptyState: @Sendable () -> PartitionState, nowMs: Int64) async throws -> Result {
+    private func restore(
+        _ partitions: [Int32], fingerprint: String, into emptyState: @Sendable () -> PartitionState, nowMs: Int64
+    ) async throws -> Result {
         var states = Dictionary(uniqueKeysWithValues: partitions.map { ($0, emptyState()) })
         guard !partitions.isEmpty else { return Result(states: states, decisionsRead: 0) }
         let consumer = try KafkaConsumer(
-            configuration: settings.kafka.forManualAssignment, groupID: "optimizer-decider-restore-\(UUID().uuidString)", logger: logger)
+            configuration: settings.kafka.forManualAssignment,
+            groupID: "optimizer-decider-restore-\(UUID().uuidString)", logger: logger)
         do {
-            let result = try await read(partitions, fingerprint: fingerprint, with: consumer, states: &states, nowMs: nowMs)
+            let result = try await read(
+                partitions, fingerprint: fingerprint, with: consumer, states: &states, nowMs: nowMs)
             await consumer.close(timeout: .seconds(2))
             return result
         } catch {
@@ -52,13 +57,16 @@ struct StateRestorer: Sendable {
     }
 
     private func read(
-        _ partitions: [Int32], fingerprint: String, with consumer: KafkaConsumer, states: inout [Int32: PartitionState], nowMs: Int64
+        _ partitions: [Int32], fingerprint: String, with consumer: KafkaConsumer, states: inout [Int32: PartitionState],
+        nowMs: Int64
     ) async throws -> Result {
         let deadline = ContinuousClock.now + timeout
         func checkpoint() throws {
             if isStopping() { throw Interrupted() }
             guard ContinuousClock.now < deadline else {
-                throw ServiceError("restoring state from \(outputTopic) partitions \(partitions.sorted()) did not finish within \(timeout)")
+                throw ServiceError(
+                    "restoring state from \(outputTopic) partitions \(partitions.sorted()) did not finish within \(timeout)"
+                )
             }
         }
         var ends: [Int32: Int64] = [:]
@@ -85,12 +93,15 @@ struct StateRestorer: Sendable {
                 guard let end = ends[message.partition], message.offset < end else { continue }
                 read += 1
                 if message.offset >= end - 1 { ends[message.partition] = nil }
-                guard let record = DecisionRecord.parse(message.value, fastParser: parser), record.rulesFingerprint == fingerprint else { continue }
+                guard let record = DecisionRecord.parse(message.value, fastParser: parser),
+                    record.rulesFingerprint == fingerprint
+                else { continue }
                 let atMs = message.timestampMs ?? nowMs
                 if atMs < nowMs - settings.retentionMs { continue }
                 states[message.partition]!.record(
                     record.decisionID, workflowID: record.workflowID, point: record.point,
-                    variant: record.variant.map { ($0.name, $0.run) }, recordedBaseline: record.variant.map(\.baseline), atMs: atMs)
+                    variant: record.variant.map { ($0.name, $0.run) }, recordedBaseline: record.variant.map(\.baseline),
+                    atMs: atMs)
             }
         }
         return Result(states: states, decisionsRead: read)

@@ -20,18 +20,25 @@ struct TopicCheck {
                     // Short look-ups, so that a stop while the brokers are unreachable is seen promptly.
                     counts[topic] = try await consumer.partitionCount(topic: topic, timeout: .seconds(1))
                 } catch let error as KafkaError where error.isUnknownTopicOrPartition {
-                    throw ServiceError("topic \(topic) does not exist on \(settings.kafka.bootstrapServers); create it first (see README: topics)")
+                    throw ServiceError(
+                        "topic \(topic) does not exist on \(settings.kafka.bootstrapServers); create it first (see README: topics)"
+                    )
                 } catch {
                     guard ContinuousClock.now < deadline else {
-                        throw ServiceError("cannot reach Kafka at \(settings.kafka.bootstrapServers) within \(settings.startupTimeout): \(error)")
+                        throw ServiceError(
+                            "cannot reach Kafka at \(settings.kafka.bootstrapServers) within \(settings.startupTimeout): \(error)"
+                        )
                     }
                     try await Task.sleep(for: .milliseconds(250))
                 }
             }
         }
-        let input = counts[settings.inputTopic]!, output = counts[outputTopic]!
+        let input = counts[settings.inputTopic]!
+        let output = counts[outputTopic]!
         guard output >= input else {
-            throw ServiceError("output topic \(outputTopic) has \(output) partitions, fewer than the \(input) of \(settings.inputTopic): each decision goes to its input's partition number, so the output needs at least as many")
+            throw ServiceError(
+                "output topic \(outputTopic) has \(output) partitions, fewer than the \(input) of \(settings.inputTopic): each decision goes to its input's partition number, so the output needs at least as many"
+            )
         }
         return input
     }

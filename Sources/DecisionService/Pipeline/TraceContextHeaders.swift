@@ -15,14 +15,15 @@ struct TraceContextHeaders: Sendable {
 
     init(of message: KafkaMessage) {
         guard !message.headers.isEmpty, let parent = message.header("traceparent").flatMap(Self.text),
-              let context = try? TraceContext(traceParentHeaderValue: parent)
+            let context = try? TraceContext(traceParentHeaderValue: parent)
         else {
             self = .none
             return
         }
         var headers = [KafkaHeader("traceparent", parent)]
         if let state = message.header("tracestate").flatMap(Self.text),
-           (try? TraceContext(traceParentHeaderValue: parent, traceStateHeaderValue: state)) != nil {
+            (try? TraceContext(traceParentHeaderValue: parent, traceStateHeaderValue: state)) != nil
+        {
             headers.append(KafkaHeader("tracestate", state))
         }
         self.init(headers: headers, traceID: context.traceID.description)

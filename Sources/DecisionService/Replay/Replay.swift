@@ -27,8 +27,11 @@ public enum ReplayPosition: Sendable, Equatable, CustomStringConvertible {
             var offsets: [Int32: Int64] = [:]
             for item in text.split(separator: ",", omittingEmptySubsequences: false) {
                 let parts = item.split(separator: ":", omittingEmptySubsequences: false)
-                guard parts.count == 2, let partition = Int32(parts[0]), partition >= 0, let offset = Int64(parts[1]), offset >= 0 else {
-                    throw ServiceError("position \"\(text)\" is not beginning, end, an RFC 3339 time or P:OFFSET[,P:OFFSET…]")
+                guard parts.count == 2, let partition = Int32(parts[0]), partition >= 0, let offset = Int64(parts[1]),
+                    offset >= 0
+                else {
+                    throw ServiceError(
+                        "position \"\(text)\" is not beginning, end, an RFC 3339 time or P:OFFSET[,P:OFFSET…]")
                 }
                 guard offsets.updateValue(offset, forKey: partition) == nil else {
                     throw ServiceError("position \"\(text)\" names partition \(partition) twice")
@@ -43,7 +46,8 @@ public enum ReplayPosition: Sendable, Equatable, CustomStringConvertible {
         case .beginning: "beginning"
         case .end: "end"
         case let .time(ms): RFC3339.format(millisecondsSinceEpoch: ms)
-        case let .offsets(offsets): offsets.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+        case let .offsets(offsets):
+            offsets.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
         }
     }
 }
@@ -105,9 +109,13 @@ public struct Replay: Sendable {
         emit: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> ReplayProgress {
         let decider = Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes)
-        let consumer = try KafkaConsumer(configuration: settings.kafka.forManualAssignment, groupID: "optimizer-decider-replay-\(UUID().uuidString)", logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: settings.kafka.forManualAssignment, groupID: "optimizer-decider-replay-\(UUID().uuidString)",
+            logger: logger)
         do {
-            let result = try await replay(with: consumer, decider: decider, logger: logger, budget: budget, isStopping: isStopping, report: report, emit: emit)
+            let result = try await replay(
+                with: consumer, decider: decider, logger: logger, budget: budget, isStopping: isStopping,
+                report: report, emit: emit)
             await consumer.close(timeout: budget.bound(.seconds(5)))
             return result
         } catch {
@@ -117,7 +125,8 @@ public struct Replay: Sendable {
     }
 
     private func replay(
-        with consumer: KafkaConsumer, decider: Decider, logger: Logger, budget: StopBudget, isStopping: @escaping @Sendable () -> Bool,
+        with consumer: KafkaConsumer, decider: Decider, logger: Logger, budget: StopBudget,
+        isStopping: @escaping @Sendable () -> Bool,
         report: @escaping @Sendable (ReplayProgress) -> Void, emit: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> ReplayProgress {
         let input = settings.inputTopic
@@ -129,11 +138,14 @@ public struct Replay: Sendable {
         }
         var marks: [Int32: (low: Int64, high: Int64)] = [:]
         for partition in 0..<Int32(partitionCount) {
-            marks[partition] = try await consumer.watermarks(TopicPartition(input, partition), timeout: settings.startupTimeout)
+            marks[partition] = try await consumer.watermarks(
+                TopicPartition(input, partition), timeout: settings.startupTimeout)
         }
         var timeFilter: (from: Int64?, until: Int64?) = (nil, nil)
-        let starts = try await resolve(from, marks: marks, consumer: consumer, isStart: true, logger: logger, fallback: &timeFilter.from)
-        var ends = try await resolve(until, marks: marks, consumer: consumer, isStart: false, logger: logger, fallback: &timeFilter.until)
+        let starts = try await resolve(
+            from, marks: marks, consumer: consumer, isStart: true, logger: logger, fallback: &timeFilter.from)
+        var ends = try await resolve(
+            until, marks: marks, consumer: consumer, isStart: false, logger: logger, fallback: &timeFilter.until)
         if let live = liveGroupID {
             try await capAtLiveCommits(&ends, group: live, partitions: Array(marks.keys), logger: logger)
         }
@@ -150,8 +162,11 @@ public struct Replay: Sendable {
             return progress
         }
         // The same state the live service would have: decisions already on the output, this rules fingerprint.
-        let store = DecisionStateStore(decider: decider, retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
-        let restorer = StateRestorer(settings: settings, outputTopic: outputTopic, logger: logger, isStopping: isStopping)
+        let store = DecisionStateStore(
+            decider: decider, retentionMs: settings.retentionMs,
+            capacityPerPartition: settings.stateCapacityPerPartition)
+        let restorer = StateRestorer(
+            settings: settings, outputTopic: outputTopic, logger: logger, isStopping: isStopping)
         let decisionsRead: Int
         do {
             decisionsRead = try await restorer.restore(work.map(\.partition), into: store)
@@ -162,13 +177,20 @@ public struct Replay: Sendable {
         logger.info("state restored from \(outputTopic)", metadata: ["decisions_read": "\(decisionsRead)"])
         let ledger = DeliveryLedger()
         ledger.open(work.map(\.partition))
-        let outputs = OutputRecords(outputTopic: outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: writeDeadLetters)
-        let publisher = try dryRun ? nil : Publisher(
-            producer: KafkaProducer(configuration: settings.producerConfiguration, logger: logger), ledger: ledger, outputs: outputs,
-            metrics: nil, logger: logger)
-        try await consumer.assign(work.map { TopicPartitionOffset(TopicPartition(input, $0.partition), offset: $0.start) })
+        let outputs = OutputRecords(
+            outputTopic: outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: writeDeadLetters)
+        let publisher =
+            try dryRun
+            ? nil
+            : Publisher(
+                producer: KafkaProducer(configuration: settings.producerConfiguration, logger: logger), ledger: ledger,
+                outputs: outputs,
+                metrics: nil, logger: logger)
+        try await consumer.assign(
+            work.map { TopicPartitionOffset(TopicPartition(input, $0.partition), offset: $0.start) })
         var remaining = Set(work.map(\.partition))
-        let index = Dictionary(uniqueKeysWithValues: progress.partitions.enumerated().map { ($0.element.partition, $0.offset) })
+        let index = Dictionary(
+            uniqueKeysWithValues: progress.partitions.enumerated().map { ($0.element.partition, $0.offset) })
         report(progress)
         do {
             while !remaining.isEmpty && !isStopping() {
@@ -180,7 +202,8 @@ public struct Replay: Sendable {
                     await ledger.waitForChange(since: version, timeout: .milliseconds(100))
                     continue
                 }
-                let batch = try await consumer.nextBatch(maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
+                let batch = try await consumer.nextBatch(
+                    maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
                 let arrived = ContinuousClock.now
                 var inRange: [KafkaMessage] = []
                 for message in batch {
@@ -189,8 +212,14 @@ public struct Replay: Sendable {
                     guard message.offset < end else { continue }
                     progress.partitions[slot].next = message.offset + 1
                     if message.offset + 1 >= end { remaining.remove(message.partition) }
-                    if let from = timeFilter.from, let ts = message.timestampMs, ts < from { progress.skipped += 1; continue }
-                    if let until = timeFilter.until, let ts = message.timestampMs, ts >= until { progress.skipped += 1; continue }
+                    if let from = timeFilter.from, let ts = message.timestampMs, ts < from {
+                        progress.skipped += 1
+                        continue
+                    }
+                    if let until = timeFilter.until, let ts = message.timestampMs, ts >= until {
+                        progress.skipped += 1
+                        continue
+                    }
                     inRange.append(message)
                 }
                 guard !inRange.isEmpty else {
@@ -198,7 +227,11 @@ public struct Replay: Sendable {
                     continue
                 }
                 let outcomes = await store.process(
-                    inRange.map { EngineInput(topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs, value: $0.value) },
+                    inRange.map {
+                        EngineInput(
+                            topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs,
+                            value: $0.value)
+                    },
                     nowMs: WallClock.nowMs())
                 var output = OutputBatch(capacity: inRange.count)
                 for (message, outcome) in zip(inRange, outcomes) {
@@ -211,18 +244,24 @@ public struct Replay: Sendable {
                     case .rejected: progress.deadLetters += 1
                     }
                     guard !dryRun else { continue }
-                    _ = output.add(outputs.records(for: outcome, of: message, trace: TraceContextHeaders(of: message)), of: message, arrived: arrived, in: ledger)
+                    _ = output.add(
+                        outputs.records(for: outcome, of: message, trace: TraceContextHeaders(of: message)),
+                        of: message, arrived: arrived, in: ledger)
                 }
                 try await publisher?.publish(output)
                 report(progress)
             }
             progress.interrupted = !remaining.isEmpty
             // A finished replay waits for every output; an interrupted one as long as the stop budget allows.
-            let wait = progress.interrupted ? budget.remaining(keeping: budget.reserve(.seconds(2), share: 0.4)) : settings.restoreTimeout
+            let wait =
+                progress.interrupted
+                ? budget.remaining(keeping: budget.reserve(.seconds(2), share: 0.4)) : settings.restoreTimeout
             _ = await publisher?.drain(timeout: wait)
             if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
             if ledger.pendingOutputs() > 0 {
-                throw ServiceError("replay output still unconfirmed after \(wait): \(ledger.pendingOutputs()) records may not have been written")
+                throw ServiceError(
+                    "replay output still unconfirmed after \(wait): \(ledger.pendingOutputs()) records may not have been written"
+                )
             }
         } catch {
             await publisher?.producer.close(timeout: budget.bound(.seconds(5)))
@@ -235,11 +274,14 @@ public struct Replay: Sendable {
 
     /// Caps the ends at the live group's committed offsets: a replay never races `run` for runs the live
     /// service has not decided yet.
-    private func capAtLiveCommits(_ ends: inout [Int32: Int64], group: String, partitions: [Int32], logger: Logger) async throws {
+    private func capAtLiveCommits(_ ends: inout [Int32: Int64], group: String, partitions: [Int32], logger: Logger)
+        async throws
+    {
         let checker = try KafkaConsumer(configuration: settings.kafka, groupID: group, logger: logger)
         let committed: [TopicPartitionOffset]
         do {
-            committed = try await checker.committed(partitions.map { TopicPartition(settings.inputTopic, $0) }, timeout: settings.startupTimeout)
+            committed = try await checker.committed(
+                partitions.map { TopicPartition(settings.inputTopic, $0) }, timeout: settings.startupTimeout)
         } catch {
             await checker.close(timeout: .seconds(2))
             throw error
@@ -254,7 +296,9 @@ public struct Replay: Sendable {
             }
         }
         if !capped.isEmpty {
-            logger.notice("the end of partitions \(capped.sorted()) is capped at the committed offsets of the live group \(group): later runs are the live service's to decide")
+            logger.notice(
+                "the end of partitions \(capped.sorted()) is capped at the committed offsets of the live group \(group): later runs are the live service's to decide"
+            )
         }
     }
 
@@ -263,7 +307,11 @@ public struct Replay: Sendable {
     private func answersAreConsistent(
         _ found: [TopicPartitionOffset], time: Int64, marks: [Int32: (low: Int64, high: Int64)], consumer: KafkaConsumer
     ) async throws -> Bool {
-        guard let probe = found.first(where: { $0.offset == -1 && (marks[$0.topicPartition.partition].map { $0.high > $0.low } ?? false) }) else {
+        guard
+            let probe = found.first(where: {
+                $0.offset == -1 && (marks[$0.topicPartition.partition].map { $0.high > $0.low } ?? false)
+            })
+        else {
             return true
         }
         let last = marks[probe.topicPartition.partition]!.high - 1
@@ -290,7 +338,8 @@ public struct Replay: Sendable {
             var result: [Int32: Int64] = [:]
             for (partition, offset) in offsets {
                 guard let mark = marks[partition] else {
-                    throw ServiceError("partition \(partition) does not exist in \(settings.inputTopic) (it has \(marks.count))")
+                    throw ServiceError(
+                        "partition \(partition) does not exist in \(settings.inputTopic) (it has \(marks.count))")
                 }
                 result[partition] = min(max(offset, mark.low), mark.high)
             }
@@ -301,14 +350,19 @@ public struct Replay: Sendable {
             return result
         case let .time(ms):
             let query = marks.keys.map { TopicPartitionOffset(TopicPartition(settings.inputTopic, $0), offset: ms) }
-            if let found = try? await consumer.offsetsForTimes(query, timeout: .seconds(10)), found.allSatisfy({ $0.offset >= -1 }),
-               try await answersAreConsistent(found, time: ms, marks: marks, consumer: consumer) {
-                return Dictionary(uniqueKeysWithValues: found.map { entry in
-                    let mark = marks[entry.topicPartition.partition]!
-                    return (entry.topicPartition.partition, entry.offset < 0 ? mark.high : entry.offset)
-                })
+            if let found = try? await consumer.offsetsForTimes(query, timeout: .seconds(10)),
+                found.allSatisfy({ $0.offset >= -1 }),
+                try await answersAreConsistent(found, time: ms, marks: marks, consumer: consumer)
+            {
+                return Dictionary(
+                    uniqueKeysWithValues: found.map { entry in
+                        let mark = marks[entry.topicPartition.partition]!
+                        return (entry.topicPartition.partition, entry.offset < 0 ? mark.high : entry.offset)
+                    })
             }
-            logger.notice("the broker cannot look up offsets for \(position): reading \(isStart ? "from the beginning and skipping records older than it" : "to the end and skipping records from it on")")
+            logger.notice(
+                "the broker cannot look up offsets for \(position): reading \(isStart ? "from the beginning and skipping records older than it" : "to the end and skipping records from it on")"
+            )
             fallback = ms
             return isStart ? marks.mapValues(\.low) : marks.mapValues(\.high)
         }

@@ -29,7 +29,9 @@ public final class ReplayService: Service, Sendable {
     public func run() async throws {
         let progress = try await withGracefulShutdownHandler {
             // The budget is the one stopping state: a signal or graceful shutdown begins it, the replay reads it.
-            try await replay.run(logger: logger, budget: budget, isStopping: { [budget] in budget.isStarted }, report: report, emit: emit)
+            try await replay.run(
+                logger: logger, budget: budget, isStopping: { [budget] in budget.isStarted }, report: report, emit: emit
+            )
         } onGracefulShutdown: { [budget] in
             budget.begin()
         }
