@@ -262,6 +262,24 @@ func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (
     return (decisions, deadLetters)
 }
 
+/// Exactly one decision per valid run of `stream`, and every bad message in the DLQ once.
+func expectExactlyOnce(
+    _ outputs: (decisions: [String: Int], deadLetters: Set<String>), _ stream: ExecutorStream, _ label: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let (decisions, deadLetters) = outputs
+    #expect(
+        Set(decisions.keys) == stream.valid,
+        "\(label)missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))", sourceLocation: sourceLocation
+    )
+    #expect(
+        decisions.values.allSatisfy { $0 == 1 },
+        "\(label)doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))", sourceLocation: sourceLocation)
+    #expect(
+        deadLetters.count == stream.bad, "\(label)\(deadLetters.count) of \(stream.bad) dead letters",
+        sourceLocation: sourceLocation)
+}
+
 /// Streams until the service is working: it has decided runs and at least `runs` messages were sent.
 /// Past 30 s it stops the service (before its brokers go away with the cluster) and fails the test.
 func streamUntilWorking(
@@ -355,13 +373,7 @@ struct FaultInjectionTests {
         print(
             "fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all"
         )
-        #expect(
-            Set(decisions.keys) == stream.valid,
-            "\(fault): missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
-        #expect(
-            decisions.values.allSatisfy { $0 == 1 },
-            "\(fault): doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
-        #expect(deadLetters.count == stream.bad, "\(fault): \(deadLetters.count) of \(stream.bad) dead letters")
+        expectExactlyOnce((decisions, deadLetters), stream, "\(fault): ")
     }
 
     /// The in-flight bound (README: 20,000 outputs or 64 MiB by default; 40 outputs here): with the
@@ -411,14 +423,7 @@ struct FaultInjectionTests {
         pipeline.requestStop()
         try await service.value
         #expect(pipeline.ledger.peakInFlightMessages == 40, "the bound was reached and never passed")
-        let (decisions, deadLetters) = try await readOutputs(cluster, logger: logger)
-        #expect(
-            Set(decisions.keys) == stream.valid,
-            "missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))")
-        #expect(
-            decisions.values.allSatisfy { $0 == 1 },
-            "doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
-        #expect(deadLetters.count == stream.bad, "\(deadLetters.count) of \(stream.bad) dead letters")
+        expectExactlyOnce(try await readOutputs(cluster, logger: logger), stream)
     }
 
     /// Outputs the brokers refuse (a produce answered with a network exception, which librdkafka 2.0.2
@@ -485,12 +490,6 @@ struct FaultInjectionTests {
             second.progress.duplicates == expectedDuplicates,
             "\(second.progress.duplicates) duplicates, \(expectedDuplicates) expected (\(redecided) of runs decided before the restart)"
         )
-        #expect(
-            Set(outputs.decisions.keys) == stream.valid,
-            "missing \(stream.valid.subtracting(outputs.decisions.keys).sorted().prefix(5))")
-        #expect(
-            outputs.decisions.values.allSatisfy { $0 == 1 },
-            "doubled \(outputs.decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))")
-        #expect(outputs.deadLetters.count == stream.bad, "\(outputs.deadLetters.count) of \(stream.bad) dead letters")
+        expectExactlyOnce(outputs, stream)
     }
 }
