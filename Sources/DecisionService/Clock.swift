@@ -7,6 +7,13 @@ public enum WallClock {
     public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
 
+/// Runs `work` on a Dispatch queue after `delay`: off the cooperative pool, so it runs whatever the pool
+/// (or librdkafka) is doing. The deadlines of the stop budget and of the delivery ledger's waits.
+func runAfter(_ delay: Duration, _ work: @escaping @Sendable () -> Void) {
+    DispatchQueue.global().asyncAfter(
+        deadline: .now() + .nanoseconds(Int(clamping: delay.inNanoseconds)), execute: work)
+}
+
 extension Duration {
     /// The duration in seconds, as metrics and logs show it.
     public var inSeconds: Double {

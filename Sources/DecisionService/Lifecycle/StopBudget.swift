@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 /// The one time budget of a stop (`--stop-timeout`), and the one stopping state: a stop has begun once
@@ -41,10 +40,7 @@ public final class StopBudget: Sendable {
     /// Runs the overrun check after a delay: a Dispatch timer, off the cooperative pool.
     public typealias OverrunTimer = @Sendable (_ after: Duration, _ check: @escaping @Sendable () -> Void) -> Void
 
-    public static let dispatchTimer: OverrunTimer = { after, check in
-        DispatchQueue.global().asyncAfter(
-            deadline: .now() + .nanoseconds(Int(clamping: after.inNanoseconds)), execute: check)
-    }
+    public static let dispatchTimer: OverrunTimer = { after, check in runAfter(after, check) }
 
     private let overrunTimer: OverrunTimer
 

@@ -140,17 +140,13 @@ public final class DecisionPipeline: Service, Sendable {
     private func consume(_ consumer: KafkaConsumer, _ publisher: Publisher) async throws {
         var gauges = GaugeSchedule()
         while !stopRequested {
-            let version = ledger.version
             if let reason = ledger.failure { throw ServiceError(reason) }
             try await storeDelivered(consumer)
             try await publisher.publishRetries()
             metrics.inFlight.record(ledger.inFlight.messages)
-            let room = ledger.room(settings)
-            guard room > 0 else {
-                // Backpressure: fetch nothing more until a delivery makes room (woken by the ledger).
-                await ledger.waitForChange(since: version, timeout: .milliseconds(100))
-                continue
-            }
+            // Backpressure: no room, no fetch (the ledger waited for a delivery first).
+            let room = await ledger.roomForNextBatch(settings)
+            guard room > 0 else { continue }
             let batch = try await consumer.nextBatch(
                 maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
             guard !batch.isEmpty else { continue }

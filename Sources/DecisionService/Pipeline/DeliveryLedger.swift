@@ -1,4 +1,3 @@
-import Dispatch
 import Kafka
 import Synchronization
 
@@ -179,6 +178,16 @@ final class DeliveryLedger: Sendable {
         return max(0, settings.maximumInFlightMessages - messages)
     }
 
+    /// Room for the next batch (see ``room(_:)``). When there is none it first waits, at most `patience`,
+    /// for a delivery (or any other change) and returns 0, so the caller's loop goes round again: the
+    /// backpressure of `run` and `replay`, woken by the ledger rather than a timer.
+    func roomForNextBatch(_ settings: ServiceSettings, patience: Duration = .milliseconds(100)) async -> Int {
+        let version = version
+        let room = room(settings)
+        if room == 0 { await waitForChange(since: version, timeout: patience) }
+        return room
+    }
+
     /// A number that changes whenever a waiter of ``waitForChange(since:timeout:)`` should look again.
     var version: Int { state.withLock { $0.version } }
 
@@ -198,10 +207,7 @@ final class DeliveryLedger: Sendable {
                     return true
                 }
                 guard waiting else { return continuation.resume() }
-                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: timeout.inNanoseconds)))
-                { [self] in
-                    wake(id)
-                }
+                runAfter(timeout) { [self] in wake(id) }
             }
         } onCancel: {
             wake(id)

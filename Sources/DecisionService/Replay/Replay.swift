@@ -194,14 +194,10 @@ public struct Replay: Sendable {
         report(progress)
         do {
             while !remaining.isEmpty && !isStopping() {
-                let version = ledger.version
                 if let reason = ledger.failure { throw ServiceError("replay \(reason)") }
                 try await publisher?.publishRetries()
-                let room = ledger.room(settings)
-                guard room > 0 else {
-                    await ledger.waitForChange(since: version, timeout: .milliseconds(100))
-                    continue
-                }
+                let room = await ledger.roomForNextBatch(settings)
+                guard room > 0 else { continue }
                 let batch = try await consumer.nextBatch(
                     maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
                 let arrived = ContinuousClock.now
