@@ -36,43 +36,59 @@ public struct ScoringRules: Sendable, Equatable {
         public var description: String { "\(key) \(rule)" }
     }
 
-    /// Checks every range; the first value out of range is reported with its key.
+    /// Checks every range, key by key in ``RulesKey`` order; the first value out of range is reported
+    /// with its key.
     public func validate() throws(RangeError) {
-        func check(_ holds: Bool, _ key: String, _ rule: String) throws(RangeError) {
-            if !holds { throw RangeError(key: key, rule: rule) }
+        for key in RulesKey.allCases { try check(key) }
+    }
+
+    private func check(_ key: RulesKey) throws(RangeError) {
+        func require(_ holds: Bool, _ rule: String, key name: String = key.rawValue) throws(RangeError) {
+            if !holds { throw RangeError(key: name, rule: rule) }
         }
         func inRange(_ value: Double, _ range: ClosedRange<Double>) -> Bool { value.isFinite && range.contains(value) }
         let limit = Double.greatestFiniteMagnitude
-        try check(inRange(optimizationThreshold, 0...100), "optimization_threshold", "must be between 0 and 100")
-        try check(criticalIssueThreshold >= 1, "critical_issue_threshold", "must be ≥ 1")
-        try check(inRange(clarityEfficiencyGap, 0...100), "clarity_efficiency_gap", "must be between 0 and 100")
-        try check(inRange(lowScoreThreshold, 0...100), "low_score_threshold", "must be between 0 and 100")
-        try check(inRange(minSuccessRate, 0...1), "min_success_rate", "must be between 0 and 1")
-        try check(
-            inRange(maxAcceptableLatencyMs, 0...limit), "max_acceptable_latency_ms", "must be a finite number ≥ 0")
-        try check(inRange(maxCostPerRequest, 0...limit), "max_cost_per_request", "must be a finite number ≥ 0")
-        try check(inRange(maxTimeoutErrorRate, 0...1), "max_timeout_error_rate", "must be between 0 and 1")
-        for (key, patterns) in [
-            ("error_patterns.llm", errorPatterns.llm), ("error_patterns.validation", errorPatterns.validation),
-        ] {
-            try check(!patterns.contains(where: \.isEmpty), key, "must not contain an empty pattern")
+        switch key {
+        case .optimizationThreshold, .clarityEfficiencyGap, .lowScoreThreshold:
+            guard case let .number(value) = self[key] else { return }
+            try require(inRange(value, 0...100), "must be between 0 and 100")
+        case .minSuccessRate, .maxTimeoutErrorRate, .successRateDrop:
+            guard case let .number(value) = self[key] else { return }
+            try require(inRange(value, 0...1), "must be between 0 and 1")
+        case .maxAcceptableLatencyMs, .maxCostPerRequest:
+            guard case let .number(value) = self[key] else { return }
+            try require(inRange(value, 0...limit), "must be a finite number ≥ 0")
+        case .latencyFactor, .costFactor:
+            guard case let .number(value) = self[key] else { return }
+            try require(inRange(value, 1...limit), "must be a finite number ≥ 1")
+        case .criticalIssueThreshold:
+            try require(criticalIssueThreshold >= 1, "must be ≥ 1")
+        case .errorPatterns:
+            try require(
+                !errorPatterns.llm.contains(where: \.isEmpty), "must not contain an empty pattern",
+                key: "error_patterns.llm")
+            try require(
+                !errorPatterns.validation.contains(where: \.isEmpty), "must not contain an empty pattern",
+                key: "error_patterns.validation")
+        case .baselineWindow:
+            try require(
+                (1...HistoryRules.maximumWindow).contains(history.baselineWindow),
+                "must be between 1 and \(HistoryRules.maximumWindow)")
+        case .baselineMinRuns:
+            try require(
+                (1...history.baselineWindow).contains(history.baselineMinRuns),
+                "must be between 1 and baseline_window (\(history.baselineWindow))")
+        case .triggerOnRegression:
+            return
+        case .variantWindow:
+            try require(
+                (1...VariantRules.maximumWindow).contains(variants.window),
+                "must be between 1 and \(VariantRules.maximumWindow)")
+        case .variantAlpha:
+            try require(
+                variants.alpha.isFinite && variants.alpha > 0 && variants.alpha < 1,
+                "must be greater than 0 and less than 1")
         }
-        let h = history
-        try check(
-            (1...HistoryRules.maximumWindow).contains(h.baselineWindow), "baseline_window",
-            "must be between 1 and \(HistoryRules.maximumWindow)")
-        try check(
-            (1...h.baselineWindow).contains(h.baselineMinRuns), "baseline_min_runs",
-            "must be between 1 and baseline_window (\(h.baselineWindow))")
-        try check(inRange(h.successRateDrop, 0...1), "success_rate_drop", "must be between 0 and 1")
-        try check(inRange(h.latencyFactor, 1...limit), "latency_factor", "must be a finite number ≥ 1")
-        try check(inRange(h.costFactor, 1...limit), "cost_factor", "must be a finite number ≥ 1")
-        try check(
-            (1...VariantRules.maximumWindow).contains(variants.window), "variant_window",
-            "must be between 1 and \(VariantRules.maximumWindow)")
-        try check(
-            variants.alpha.isFinite && variants.alpha > 0 && variants.alpha < 1, "variant_alpha",
-            "must be greater than 0 and less than 1")
     }
 
     /// Every effective value as `key=value` lines in key order: the input of the fingerprint.
@@ -87,34 +103,22 @@ public struct ScoringRules: Sendable, Equatable {
                         }.joined() + "\""
                 }.joined(separator: ",") + "]"
         }
-        let lines = [
-            "baseline_min_runs=\(history.baselineMinRuns)",
-            "baseline_window=\(history.baselineWindow)",
-            "clarity_efficiency_gap=\(clarityEfficiencyGap)",
-            "cost_factor=\(history.costFactor)",
-            "critical_issue_threshold=\(criticalIssueThreshold)",
-            "error_patterns.llm=\(list(errorPatterns.llm))",
-            "error_patterns.validation=\(list(errorPatterns.validation))",
-            "latency_factor=\(history.latencyFactor)",
-            "low_score_threshold=\(lowScoreThreshold)",
-            "max_acceptable_latency_ms=\(maxAcceptableLatencyMs)",
-            "max_cost_per_request=\(maxCostPerRequest)",
-            "max_timeout_error_rate=\(maxTimeoutErrorRate)",
-            "min_success_rate=\(minSuccessRate)",
-            "optimization_threshold=\(optimizationThreshold)",
-            "success_rate_drop=\(history.successRateDrop)",
-            "trigger_on_regression=\(history.triggerOnRegression)",
-        ]
         // Variant keys join the text only when they differ from their defaults, so rules written before
         // they existed keep their fingerprint and an upgrade decides no run twice (contract section 3.3).
-        let variantLines =
-            variants == VariantRules()
-            ? []
-            : [
-                "variant_alpha=\(variants.alpha)",
-                "variant_window=\(variants.window)",
-            ]
-        return "optimizer.rules/v1\n" + (lines + variantLines).joined(separator: "\n") + "\n"
+        let keys = RulesKey.allCases.filter { !$0.isVariantRule || variants != VariantRules() }
+        let lines = keys.sorted { $0.rawValue < $1.rawValue }.flatMap { key -> [String] in
+            switch self[key] {
+            case let .number(value): ["\(key.rawValue)=\(value)"]
+            case let .integer(value): ["\(key.rawValue)=\(value)"]
+            case let .flag(value): ["\(key.rawValue)=\(value)"]
+            case let .patterns(patterns):
+                [
+                    "\(key.rawValue).llm=\(list(patterns.llm))",
+                    "\(key.rawValue).validation=\(list(patterns.validation))",
+                ]
+            }
+        }
+        return "optimizer.rules/v1\n" + lines.joined(separator: "\n") + "\n"
     }
 
     /// A stable hash of the effective values: `sha256:` and the first 16 hex digits of SHA-256 over

@@ -38,79 +38,14 @@ public enum RulesFile {
     }
 
     /// Every key the rules file accepts.
-    public static let keys = [
-        "optimization_threshold", "critical_issue_threshold", "clarity_efficiency_gap", "low_score_threshold",
-        "min_success_rate", "max_acceptable_latency_ms", "max_cost_per_request", "max_timeout_error_rate",
-        "error_patterns", "baseline_window", "baseline_min_runs", "success_rate_drop", "latency_factor",
-        "cost_factor", "trigger_on_regression", "variant_window", "variant_alpha",
-    ]
+    public static let keys = RulesKey.allCases.map(\.rawValue)
 
     static func rules(from object: JSONObject) throws(RulesError) -> ScoringRules {
         try rejectUnknownOrRepeated(object, allowed: keys, path: "")
         var rules = ScoringRules()
-        func number(_ key: String, _ target: inout Double) throws(RulesError) {
-            guard let value = object[key] else { return }
-            switch value {
-            case let .integer(n): target = Double(n)
-            case let .double(n): target = n
-            default: throw RulesError("rules key \(key) must be a number, got \(value.typeName)")
-            }
-        }
-        func integer(_ key: String, _ target: inout Int) throws(RulesError) {
-            guard let value = object[key] else { return }
-            guard case let .integer(n) = value, let exact = Int(exactly: n) else {
-                throw RulesError(
-                    "rules key \(key) must be an integer, got \(value.typeName == "a number" ? "a fraction" : value.typeName)"
-                )
-            }
-            target = exact
-        }
-        try number("optimization_threshold", &rules.optimizationThreshold)
-        try integer("critical_issue_threshold", &rules.criticalIssueThreshold)
-        try number("clarity_efficiency_gap", &rules.clarityEfficiencyGap)
-        try number("low_score_threshold", &rules.lowScoreThreshold)
-        try number("min_success_rate", &rules.minSuccessRate)
-        try number("max_acceptable_latency_ms", &rules.maxAcceptableLatencyMs)
-        try number("max_cost_per_request", &rules.maxCostPerRequest)
-        try number("max_timeout_error_rate", &rules.maxTimeoutErrorRate)
-        try integer("baseline_window", &rules.history.baselineWindow)
-        try integer("baseline_min_runs", &rules.history.baselineMinRuns)
-        try number("success_rate_drop", &rules.history.successRateDrop)
-        try number("latency_factor", &rules.history.latencyFactor)
-        try number("cost_factor", &rules.history.costFactor)
-        try integer("variant_window", &rules.variants.window)
-        try number("variant_alpha", &rules.variants.alpha)
-        if let value = object["trigger_on_regression"] {
-            guard case let .bool(flag) = value else {
-                throw RulesError("rules key trigger_on_regression must be true or false, got \(value.typeName)")
-            }
-            rules.history.triggerOnRegression = flag
-        }
-        if let value = object["error_patterns"] {
-            guard case let .object(patterns) = value else {
-                throw RulesError(
-                    "rules key error_patterns must be a mapping with llm and validation lists, got \(value.typeName)")
-            }
-            try rejectUnknownOrRepeated(patterns, allowed: ["llm", "validation"], path: "error_patterns.")
-            func list(_ key: String, _ fallback: [String]) throws(RulesError) -> [String] {
-                guard let value = patterns[key] else { return fallback }
-                guard case let .array(elements) = value else {
-                    throw RulesError("rules key error_patterns.\(key) must be a list of strings, got \(value.typeName)")
-                }
-                var strings: [String] = []
-                for element in elements {
-                    guard case let .string(text) = element else {
-                        throw RulesError(
-                            "rules key error_patterns.\(key) must be a list of strings, got an element that is \(element.typeName)"
-                        )
-                    }
-                    strings.append(text)
-                }
-                return strings
-            }
-            rules.errorPatterns = ErrorPatterns(
-                llm: try list("llm", ErrorPatterns.defaultLLM),
-                validation: try list("validation", ErrorPatterns.defaultValidation))
+        for key in RulesKey.allCases {
+            guard let value = object[key.rawValue] else { continue }
+            rules[key] = try read(value, for: key)
         }
         do {
             try rules.validate()
@@ -118,6 +53,51 @@ public enum RulesFile {
             throw RulesError("rules key \(error.description)")
         }
         return rules
+    }
+
+    /// One key's value, of the kind the key takes.
+    private static func read(_ value: JSONValue, for key: RulesKey) throws(RulesError) -> RulesValue {
+        let name = key.rawValue
+        switch (key.kind, value) {
+        case let (.number, .integer(n)): return .number(Double(n))
+        case let (.number, .double(n)): return .number(n)
+        case (.number, _): throw RulesError("rules key \(name) must be a number, got \(value.typeName)")
+        case let (.integer, .integer(n)):
+            guard let exact = Int(exactly: n) else { fallthrough }
+            return .integer(exact)
+        case (.integer, _):
+            throw RulesError(
+                "rules key \(name) must be an integer, got \(value.typeName == "a number" ? "a fraction" : value.typeName)"
+            )
+        case let (.flag, .bool(flag)): return .flag(flag)
+        case (.flag, _): throw RulesError("rules key \(name) must be true or false, got \(value.typeName)")
+        case let (.patterns, .object(patterns)): return .patterns(try errorPatterns(patterns))
+        case (.patterns, _):
+            throw RulesError("rules key \(name) must be a mapping with llm and validation lists, got \(value.typeName)")
+        }
+    }
+
+    private static func errorPatterns(_ patterns: JSONObject) throws(RulesError) -> ErrorPatterns {
+        try rejectUnknownOrRepeated(patterns, allowed: ["llm", "validation"], path: "error_patterns.")
+        func list(_ key: String, _ fallback: [String]) throws(RulesError) -> [String] {
+            guard let value = patterns[key] else { return fallback }
+            guard case let .array(elements) = value else {
+                throw RulesError("rules key error_patterns.\(key) must be a list of strings, got \(value.typeName)")
+            }
+            var strings: [String] = []
+            for element in elements {
+                guard case let .string(text) = element else {
+                    throw RulesError(
+                        "rules key error_patterns.\(key) must be a list of strings, got an element that is \(element.typeName)"
+                    )
+                }
+                strings.append(text)
+            }
+            return strings
+        }
+        return ErrorPatterns(
+            llm: try list("llm", ErrorPatterns.defaultLLM),
+            validation: try list("validation", ErrorPatterns.defaultValidation))
     }
 
     private static func rejectUnknownOrRepeated(_ object: JSONObject, allowed: [String], path: String)
