@@ -125,22 +125,13 @@ func produce(_ bootstrap: String, _ values: ArraySlice<[UInt8]>, startingAt firs
 /// Every record of a topic, per partition in offset order, read up to the current high watermarks.
 func readAll(_ bootstrap: String, _ topic: String) async throws -> [Int32: [KafkaMessage]] {
     let consumer = try KafkaConsumer(
-        configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "bench-reader-\(UUID())",
-        logger: logger)
-    var ends: [Int32: Int64] = [:]
-    for partition in 0..<Int32(partitions) {
-        let marks = try await consumer.watermarks(TopicPartition(topic, partition))
-        if marks.high > marks.low { ends[partition] = marks.high }
-    }
-    try await consumer.assign(
-        ends.keys.map { TopicPartitionOffset(TopicPartition(topic, $0), offset: TopicPartitionOffset.beginning) })
+        configuration: KafkaConfiguration(bootstrapServers: bootstrap).forManualAssignment,
+        groupID: "bench-reader-\(UUID())", logger: logger)
+    var reader = try await PartitionReader.upToHighWatermarks(
+        of: (0..<Int32(partitions)).map { TopicPartition(topic, $0) }, on: consumer)
     var records: [Int32: [KafkaMessage]] = [:]
-    let deadline = ContinuousClock.now + .seconds(120)
-    while !ends.isEmpty && ContinuousClock.now < deadline {
-        for message in try await consumer.nextBatch(maxMessages: 10_000, timeout: .milliseconds(200)) {
-            records[message.partition, default: []].append(message)
-            if let end = ends[message.partition], message.offset >= end - 1 { ends[message.partition] = nil }
-        }
+    for message in try await reader.readToEnd(within: .seconds(120), maxMessages: 10_000) {
+        records[message.partition, default: []].append(message)
     }
     await consumer.close()
     return records

@@ -125,11 +125,19 @@ public struct VariantTable: Sendable, Equatable {
 
     public func baseline(of variant: String) -> String? { entries.first { $0.name == variant }?.baseline }
 
-    /// Adds a decided run of `variant`. A variant new to the table enters with the workflow's last decided
-    /// variant as its baseline, or with `recordedBaseline` when the run is read back from a decision
-    /// (which names the baseline it was compared against), forgetting the least recently decided variant
-    /// when the table is full.
-    public mutating func record(_ variant: String, run: VariantRun, window: Int, recordedBaseline: String?? = nil) {
+    /// Where a variant new to the table takes its baseline from.
+    public enum BaselineSource: Sendable, Equatable {
+        /// The workflow's last decided variant (a live decision).
+        case lastDecided
+        /// The baseline a decision read back names (`nil`: it had none).
+        case recorded(String?)
+    }
+
+    /// Adds a decided run of `variant`. A variant new to the table enters with the baseline `source`
+    /// gives, forgetting the least recently decided variant when the table is full.
+    public mutating func record(
+        _ variant: String, run: VariantRun, window: Int, baseline source: BaselineSource = .lastDecided
+    ) {
         decisions += 1
         let index: Int
         if let existing = entries.firstIndex(where: { $0.name == variant }) {
@@ -142,13 +150,20 @@ public struct VariantTable: Sendable, Equatable {
             }
             entries.append(
                 Entry(
-                    name: variant, baseline: recordedBaseline ?? lastDecidedVariant,
+                    name: variant, baseline: baseline(from: source),
                     window: VariantWindow(capacity: window), lastDecided: 0))
             index = entries.count - 1
         }
         entries[index].window.append(run)
         entries[index].lastDecided = decisions
         lastDecidedVariant = variant
+    }
+
+    private func baseline(from source: BaselineSource) -> String? {
+        switch source {
+        case .lastDecided: lastDecidedVariant
+        case let .recorded(name): name
+        }
     }
 
     /// Compares `variant`'s window with its baseline's (contract section 3.3, step 4); `nil` when the

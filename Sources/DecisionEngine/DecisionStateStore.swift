@@ -35,11 +35,19 @@ public actor DecisionStateStore {
         self.capacity = capacityPerPartition
     }
 
-    /// An empty state for one partition, sized by the service's settings.
+    /// An empty state for one partition, sized by the rules and the service's settings.
     public nonisolated func emptyState() -> PartitionState {
-        PartitionState(
-            retentionMs: retentionMs, capacity: capacity, historyWindow: decider.rules.history.baselineWindow,
-            variantWindow: decider.rules.variants.window)
+        PartitionState(rules: decider.rules, retentionMs: retentionMs, capacity: capacity)
+    }
+
+    /// A restore of `partitions` for this store's rules and settings, retention measured from `nowMs`.
+    public nonisolated func beginRestore(_ partitions: [Int32], nowMs: Int64) -> StateRestore {
+        StateRestore(partitions, template: emptyState(), rulesFingerprint: decider.rulesFingerprint, nowMs: nowMs)
+    }
+
+    /// Takes the partitions a restore rebuilt: from now on their messages are decided.
+    public func install(_ restored: [Int32: PartitionState]) {
+        partitions.merge(restored) { $1 }
     }
 
     public func install(_ state: PartitionState, for partition: Int32) {

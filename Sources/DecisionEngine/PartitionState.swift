@@ -1,4 +1,5 @@
 import DecisionCore
+import WireFormat
 
 /// What one input partition remembers: the decisions it has made (for deduplication, with retention and
 /// a cap), the recent runs of each workflow (for regressions) and each workflow's variants (3.3). Owned by one ``DecisionStateStore``
@@ -40,6 +41,14 @@ public struct PartitionState: Sendable {
         self.maximumWorkflows = max(1, maximumWorkflows)
     }
 
+    /// The state the rules and the service's state settings call for: the history and variant windows
+    /// come from the rules; every holder of state (the store, `score`, tests) sizes it here.
+    public init(rules: ScoringRules, retentionMs: Int64?, capacity: Int) {
+        self.init(
+            retentionMs: retentionMs, capacity: capacity, historyWindow: rules.history.baselineWindow,
+            variantWindow: rules.variants.window)
+    }
+
     public var decisionCount: Int { decided.count }
     public var workflowCount: Int { workflows.count }
 
@@ -50,10 +59,10 @@ public struct PartitionState: Sendable {
     public func variants(of workflowID: String) -> VariantTable { workflows[workflowID]?.variants ?? VariantTable() }
 
     /// Records a decision: its id blocks duplicates, its run joins the workflow's history and, with a
-    /// variant, that variant's window (``VariantTable/record(_:run:window:recordedBaseline:)``).
+    /// variant, that variant's window (``VariantTable/record(_:run:window:baseline:)``).
     public mutating func record(
         _ key: DecisionKey, workflowID: String, point: BaselinePoint, variant: (name: String, run: VariantRun)? = nil,
-        recordedBaseline: String?? = nil, atMs: Int64
+        baseline: VariantTable.BaselineSource = .lastDecided, atMs: Int64
     ) {
         guard decided.insert(key).inserted else { return }
         order.append((key, atMs))
@@ -65,12 +74,28 @@ public struct PartitionState: Sendable {
             workflow.history.append(point)
             if let variant {
                 workflow.variants.record(
-                    variant.name, run: variant.run, window: variantWindow, recordedBaseline: recordedBaseline)
+                    variant.name, run: variant.run, window: variantWindow, baseline: baseline)
             }
             workflow.lastDecision = decisions
         }
         if workflows.count > maximumWorkflows { forgetLeastRecentWorkflows() }
         while decided.count > capacity { dropOldest() }
+    }
+
+    /// Records a decision read back from the decisions topic, made at `atMs`, exactly as deciding it did
+    /// (its variant keeps the baseline the decision names).
+    public mutating func restore(_ record: DecisionRecord, atMs: Int64) {
+        self.record(
+            record.decisionID, workflowID: record.workflowID, point: record.point,
+            variant: record.variant.map { ($0.name, $0.run) }, baseline: .recorded(record.variant?.baseline),
+            atMs: atMs)
+    }
+
+    /// Whether a decision made at `atMs` still blocks its duplicates at `nowMs`: the one retention rule,
+    /// for expiry and for restore.
+    public func retains(decidedAtMs atMs: Int64, nowMs: Int64) -> Bool {
+        guard let retentionMs else { return true }
+        return atMs >= nowMs - retentionMs
     }
 
     /// In-place access, so the workflow's arrays are not copied on every decision.
@@ -82,8 +107,8 @@ public struct PartitionState: Sendable {
 
     /// Forgets decisions older than the retention, measured from `nowMs`.
     public mutating func expire(nowMs: Int64) {
-        guard let retentionMs else { return }
-        while expiryStart < order.count, order[expiryStart].atMs < nowMs - retentionMs { dropOldest() }
+        guard retentionMs != nil else { return }
+        while expiryStart < order.count, !retains(decidedAtMs: order[expiryStart].atMs, nowMs: nowMs) { dropOldest() }
     }
 
     private mutating func forgetLeastRecentWorkflows() {

@@ -255,17 +255,21 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// The committed positions of the group for `partitions` (librdkafka's invalid offset, -1001, where
-    /// none is committed; `TopicPartitionOffset.stored` is -1000, a different sentinel).
+    /// The group's committed offsets for `partitions`; a partition with none committed is absent.
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws
-        -> [TopicPartitionOffset]
+        -> [TopicPartition: Int64]
     {
         try await onThread { rk in
             let list = PartitionList(partitions)
             defer { list.destroy() }
             let err = rd_kafka_committed(rk, list.pointer, timeout.milliseconds)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: err, "read committed offsets") }
-            return PartitionList.elements(of: list.pointer).map(\.0)
+            // librdkafka answers its invalid offset (-1001) where nothing is committed.
+            return Dictionary(
+                PartitionList.elements(of: list.pointer).map(\.0).filter { $0.offset >= 0 }.map {
+                    ($0.topicPartition, $0.offset)
+                },
+                uniquingKeysWith: { $1 })
         }
     }
 
@@ -304,17 +308,26 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// The offset of the first message at or after each time (ms since the epoch); -1 where none is.
-    public func offsetsForTimes(_ times: [TopicPartitionOffset], timeout: Duration = .seconds(10)) async throws
-        -> [TopicPartitionOffset]
+    /// The offset of the first message at or after each time (ms since the epoch); `nil` where the
+    /// partition has none at or after it. Throws when the broker answers a partition with no offset at all.
+    public func offsetsForTimes(_ times: [TopicPartition: Int64], timeout: Duration = .seconds(10)) async throws
+        -> [TopicPartition: Int64?]
     {
         try await onThread { rk in
-            let list = PartitionList(times)
+            let list = PartitionList(times.map { TopicPartitionOffset($0.key, offset: $0.value) })
             defer { list.destroy() }
             let err = rd_kafka_offsets_for_times(rk, list.pointer, timeout.milliseconds)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: err, "look up offsets for times") }
             if let error = PartitionList.firstError(of: list.pointer, "look up offset for time in") { throw error }
-            return PartitionList.elements(of: list.pointer).map(\.0)
+            var found: [TopicPartition: Int64?] = [:]
+            for (position, _) in PartitionList.elements(of: list.pointer) {
+                switch position.offset {
+                case 0...: found[position.topicPartition] = position.offset
+                case TopicPartitionOffset.end: found[position.topicPartition] = .some(nil)
+                default: throw KafkaError(.failed, "no offset for a time in \(position.topicPartition)")
+                }
+            }
+            return found
         }
     }
 

@@ -89,37 +89,28 @@ struct Demo: AsyncParsableCommand {
     /// Everything on the decisions and dead-letter topics, read with a fresh consumer.
     private func readBack(_ bootstrap: String, logger: Logger) async throws -> ([JSONObject], [[String: String]]) {
         let consumer = try KafkaConsumer(
-            configuration: KafkaConfiguration(bootstrapServers: bootstrap), groupID: "demo-reader", logger: logger)
-        var positions: [TopicPartitionOffset] = []
-        var ends: [TopicPartition: Int64] = [:]
-        for topic in ["optimizer-decisions", "executor-results.dlq"] {
-            for partition in 0..<Int32(partitions) {
-                let tp = TopicPartition(topic, partition)
-                let marks = try await consumer.watermarks(tp)
-                if marks.high > marks.low {
-                    ends[tp] = marks.high
-                    positions.append(TopicPartitionOffset(tp, offset: marks.low))
-                }
-            }
-        }
+            configuration: KafkaConfiguration(bootstrapServers: bootstrap).forManualAssignment,
+            groupID: "demo-reader", logger: logger)
         var decisions: [JSONObject] = []
         var deadLetters: [[String: String]] = []
-        if !positions.isEmpty {
-            try await consumer.assign(positions)
-            let deadline = ContinuousClock.now + .seconds(30)
-            while !ends.isEmpty && ContinuousClock.now < deadline {
-                for message in try await consumer.nextBatch(maxMessages: 5000, timeout: .milliseconds(200)) {
-                    if message.offset >= (ends[message.topicPartition] ?? 0) - 1 { ends[message.topicPartition] = nil }
-                    if message.topic == "optimizer-decisions" {
-                        if case let .object(object)? = try? JSONParser.parse(message.value) { decisions.append(object) }
-                    } else {
-                        deadLetters.append(
-                            Dictionary(
-                                message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) },
-                                uniquingKeysWith: { $1 }))
-                    }
+        do {
+            var reader = try await PartitionReader.upToHighWatermarks(
+                of: ["optimizer-decisions", "executor-results.dlq"].flatMap { topic in
+                    (0..<Int32(partitions)).map { TopicPartition(topic, $0) }
+                }, on: consumer)
+            for message in try await reader.readToEnd(within: .seconds(30)) {
+                if message.topic == "optimizer-decisions" {
+                    if case let .object(object)? = try? JSONParser.parse(message.value) { decisions.append(object) }
+                } else {
+                    deadLetters.append(
+                        Dictionary(
+                            message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) },
+                            uniquingKeysWith: { $1 }))
                 }
             }
+        } catch {
+            await consumer.close()
+            throw error
         }
         await consumer.close()
         return (decisions, deadLetters)

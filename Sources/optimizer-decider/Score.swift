@@ -43,9 +43,7 @@ struct Score: ParsableCommand {
             }
         }
         let decider = Decider(rules: scoringRules, maximumMessageBytes: maxMessageBytes)
-        var state = PartitionState(
-            retentionMs: nil, capacity: Int.max, historyWindow: scoringRules.history.baselineWindow,
-            variantWindow: scoringRules.variants.window)
+        var state = PartitionState(rules: scoringRules, retentionMs: nil, capacity: Int.max)
         let scratch = DecisionScratch()
         let stdout = OutputStream(fd: 1)
         let stderr = OutputStream(fd: 2)

@@ -187,9 +187,9 @@ struct VariantComparisonTests {
 
     @Test func aRecordedBaselineWinsWhenReadBack() {
         var table = VariantTable()
-        table.record("B", run: run(90), window: 50, recordedBaseline: .some("A"))
+        table.record("B", run: run(90), window: 50, baseline: .recorded("A"))
         #expect(table.baseline(of: "B") == "A")
-        table.record("C", run: run(90), window: 50, recordedBaseline: .some(nil))
+        table.record("C", run: run(90), window: 50, baseline: .recorded(nil))
         #expect(table.baseline(of: "C") == nil)
         table.record("D", run: run(90), window: 50)
         #expect(table.baseline(of: "D") == "C")

@@ -178,10 +178,7 @@ struct VariantStateTests {
             guard case let .decided(_, json) = first.decide(message), let record = DecisionRecord.parse(json) else {
                 continue
             }
-            rebuilt.record(
-                record.decisionID, workflowID: record.workflowID, point: record.point,
-                variant: record.variant.map { ($0.name, $0.run) }, recordedBaseline: record.variant.map(\.baseline),
-                atMs: 0)
+            rebuilt.restore(record, atMs: 0)
         }
         var resumed = VariantHarness()
         resumed.state = rebuilt

@@ -201,36 +201,24 @@ func faultCluster(group: String, logger: Logger) throws -> (MockCluster, Service
 func readToHighWatermarks(
     _ cluster: MockCluster, _ topics: [String], from starts: [Int32: Int64] = [:], logger: Logger
 ) async throws -> [KafkaMessage] {
-    let reader = try KafkaConsumer(
+    let consumer = try KafkaConsumer(
         configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers).forManualAssignment,
         groupID: "reader",
         logger: logger)
-    var messages: [KafkaMessage] = []
-    var unread: [TopicPartition: Int64] = [:]
-    var positions: [TopicPartitionOffset] = []
-    for topic in topics {
-        for partition in Int32(0)..<3 {
-            let tp = TopicPartition(topic, partition)
-            let marks = try await reader.watermarks(tp)
-            let start = max(marks.low, starts[partition] ?? marks.low)
-            guard marks.high > start else { continue }
-            unread[tp] = marks.high
-            positions.append(TopicPartitionOffset(tp, offset: start))
-        }
+    let partitions = topics.flatMap { topic in (Int32(0)..<3).map { TopicPartition(topic, $0) } }
+    do {
+        var reader = try await PartitionReader.upToHighWatermarks(
+            of: partitions,
+            from: Dictionary(
+                uniqueKeysWithValues: partitions.compactMap { tp in starts[tp.partition].map { (tp, $0) } }),
+            on: consumer)
+        let messages = try await reader.readToEnd(within: .seconds(30))
+        await consumer.close()
+        return messages
+    } catch {
+        await consumer.close()
+        throw error
     }
-    if !positions.isEmpty { try await reader.assign(positions) }
-    let reading = ContinuousClock.now + .seconds(30)
-    while !unread.isEmpty, ContinuousClock.now < reading {
-        for message in try await reader.nextBatch(timeout: .milliseconds(200)) {
-            let tp = TopicPartition(message.topic, message.partition)
-            guard let high = unread[tp], message.offset < high else { continue }
-            messages.append(message)
-            if message.offset + 1 >= high { unread[tp] = nil }
-        }
-    }
-    await reader.close()
-    try #require(unread.isEmpty, "records not read back within 30 s: \(unread)")
-    return messages
 }
 
 /// The run a message names (`workflow/run`), or nil for a message that is not a valid report.
@@ -299,7 +287,8 @@ func committedOffsets(_ cluster: MockCluster, group: String, logger: Logger) asy
         configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), groupID: group, logger: logger)
     let positions = try await reader.committed((Int32(0)..<3).map { TopicPartition("executor-results", $0) })
     await reader.close()
-    return Dictionary(uniqueKeysWithValues: positions.map { ($0.topicPartition.partition, max(0, $0.offset)) })
+    return Dictionary(
+        uniqueKeysWithValues: (Int32(0)..<3).map { ($0, positions[TopicPartition("executor-results", $0)] ?? 0) })
 }
 
 @Suite("Faults during a steady stream", .serialized, .timeLimit(.minutes(2)))

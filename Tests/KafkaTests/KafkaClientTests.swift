@@ -48,7 +48,7 @@ struct KafkaClientTests {
         // Processed the first 6 only: store and commit offset 6 (the next to read).
         try await first.storeOffsets([TopicPartitionOffset(TopicPartition("resume", 0), offset: 6)])
         try await first.commit()
-        #expect(try await first.committed([TopicPartition("resume", 0)]).first?.offset == 6)
+        #expect(try await first.committed([TopicPartition("resume", 0)])[TopicPartition("resume", 0)] == 6)
         await first.close()
         let second = try KafkaConsumer(configuration: configuration(cluster), groupID: group, logger: testLogger)
         try await second.subscribe(topics: ["resume"])
@@ -152,7 +152,7 @@ struct KafkaClientTests {
         #expect(await commitFailures.events.isEmpty, "the commit in the revoke hook succeeded")
         let check = try KafkaConsumer(configuration: configuration(cluster), groupID: group, logger: testLogger)
         let committed = try await check.committed([TopicPartition("hook", 0), TopicPartition("hook", 1)])
-        #expect(committed.map(\.offset) == [3, 3])
+        #expect(committed == [TopicPartition("hook", 0): 3, TopicPartition("hook", 1): 3])
         await check.close()
         await producer.close()
     }

@@ -138,50 +138,26 @@ public final class DecisionPipeline: Service, Sendable {
     // MARK: The loop
 
     private func consume(_ consumer: KafkaConsumer, _ publisher: Publisher) async throws {
+        let path = BatchPath(
+            settings: settings, store: store, ledger: ledger, publisher: publisher,
+            isStopping: { [budget] in budget.isStarted })
         var gauges = GaugeSchedule()
         while !stopRequested {
-            if let reason = ledger.failure { throw ServiceError(reason) }
             try await storeDelivered(consumer)
-            try await publisher.publishRetries()
             metrics.inFlight.record(ledger.inFlight.messages)
-            // Backpressure: no room, no fetch (the ledger waited for a delivery first).
-            let room = await ledger.roomForNextBatch(settings)
-            guard room > 0 else { continue }
-            let batch = try await consumer.nextBatch(
-                maxMessages: min(settings.batchSize, room), timeout: .milliseconds(100))
+            let batch = try await path.fetch(from: consumer)
             guard !batch.isEmpty else { continue }
-            try await handle(batch, publisher: publisher)
+            try await decide(batch, on: path)
             if gauges.due() { try await updateGauges(consumer, batch: batch) }
         }
     }
 
-    /// Decides a batch and sends its outputs without waiting for them.
-    private func handle(_ batch: [KafkaMessage], publisher: Publisher) async throws {
-        let arrived = ContinuousClock.now
-        let outcomes = await store.process(
-            batch.map {
-                EngineInput(
-                    topic: $0.topic, partition: $0.partition, offset: $0.offset, timestampMs: $0.timestampMs,
-                    value: $0.value)
-            },
-            nowMs: WallClock.nowMs())
-        var output = OutputBatch(capacity: batch.count)
+    /// Decides a batch and sends its outputs without waiting for them; counts and metrics per outcome.
+    private func decide(_ batch: [KafkaMessage], on path: BatchPath) async throws {
         var counts = PipelineProgress.Counts()
         var consumed: [Int32: Int] = [:]
-        for (message, outcome) in zip(batch, outcomes) {
-            guard let outcome else {
-                // The partition's state was never installed (its restore was abandoned by a stop): leave
-                // the message for the next owner, without storing its offset or any later one.
-                guard stopRequested else { throw ServiceError("partition \(message.partition) has no restored state") }
-                continue
-            }
+        try await path.decide(batch) { message, outcome, trace in
             consumed[message.partition, default: 0] += 1
-            let trace = TraceContextHeaders(of: message)
-            guard
-                output.add(
-                    publisher.outputs.records(for: outcome, of: message, trace: trace), of: message, arrived: arrived,
-                    in: ledger)
-            else { continue }
             switch outcome {
             case let .decided(decision, _):
                 counts.decided += 1
@@ -202,7 +178,6 @@ public final class DecisionPipeline: Service, Sendable {
         }
         for (partition, count) in consumed { metrics.recordConsumed(partition: partition, count: count) }
         counts.consumed = consumed.values.reduce(0, +)
-        try await publisher.publish(output)
         progress.add(counts)
     }
 

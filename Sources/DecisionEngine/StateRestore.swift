@@ -1,0 +1,36 @@
+import DecisionCore
+import WireFormat
+
+/// The engine's half of a restore: partitions' state rebuilt from the decisions read back from their
+/// decisions-topic partition, in offset order. Only decisions of the current rules fingerprint count, and
+/// only those the retention still keeps (``PartitionState/retains(decidedAtMs:nowMs:)``); anything else
+/// on the topic (another schema, a foreign message) is read and passed over. The service reads the topic
+/// and installs the result (``DecisionStateStore/install(_:)``).
+public struct StateRestore {
+    public let rulesFingerprint: String
+    /// The moment the retention is measured from.
+    public let nowMs: Int64
+    public private(set) var states: [Int32: PartitionState]
+    /// Records read back, whether or not they counted.
+    public private(set) var recordsRead = 0
+    private let parser = SimdJSONParser()
+
+    /// Empty states for `partitions`, each sized like `template`.
+    public init(_ partitions: [Int32], template: PartitionState, rulesFingerprint: String, nowMs: Int64) {
+        self.rulesFingerprint = rulesFingerprint
+        self.nowMs = nowMs
+        states = Dictionary(uniqueKeysWithValues: partitions.map { ($0, template) })
+    }
+
+    /// Applies one record of `partition`'s decisions, written at `timestampMs` (`nil`: now).
+    public mutating func apply(_ bytes: [UInt8], partition: Int32, timestampMs: Int64?) {
+        recordsRead += 1
+        guard states[partition] != nil,
+            let record = DecisionRecord.parse(bytes, fastParser: parser),
+            record.rulesFingerprint == rulesFingerprint
+        else { return }
+        let atMs = timestampMs ?? nowMs
+        guard states[partition]!.retains(decidedAtMs: atMs, nowMs: nowMs) else { return }
+        states[partition]!.restore(record, atMs: atMs)
+    }
+}
