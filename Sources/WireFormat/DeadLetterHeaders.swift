@@ -6,11 +6,11 @@ public enum DeadLetterHeaders {
         String, String
     )] {
         [
-            ("dlq-reason", rejection.reason.rawValue),
-            ("dlq-error", rejection.message),
-            ("dlq-source-topic", topic),
-            ("dlq-source-partition", String(partition)),
-            ("dlq-source-offset", String(offset)),
+            (HeaderName.deadLetterReason, rejection.reason.rawValue),
+            (HeaderName.deadLetterError, rejection.message),
+            (HeaderName.deadLetterSourceTopic, topic),
+            (HeaderName.deadLetterSourcePartition, String(partition)),
+            (HeaderName.deadLetterSourceOffset, String(offset)),
         ]
     }
 }

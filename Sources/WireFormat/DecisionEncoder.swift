@@ -10,7 +10,9 @@ public enum ProducerInfo {
 public struct DecisionEncoder {
     public static let schema = "optimizer.decision/v1"
     /// The headers every decision carries.
-    public static let headers: [(String, String)] = [("content-type", "application/json"), ("schema", schema)]
+    public static let headers: [(String, String)] = [
+        (HeaderName.contentType, "application/json"), (HeaderName.schema, schema),
+    ]
 
     private var writer = JSONWriter()
 

@@ -155,15 +155,25 @@ struct Demo: AsyncParsableCommand {
         if let example = regressed.last(where: { string($0, "workflow_id") == "wf-degrading" }) ?? regressed.last,
             case let .array(list)? = example["regressions"], case let .object(first)? = list.first
         {
+            // Rounded here: the decision's own message carries the unrounded mean, byte for byte as decided.
+            func rounded(_ value: JSONValue?) -> String {
+                switch value {
+                case let .double(number)?: String(format: "%.3g", number)
+                case let .integer(number)?: String(number)
+                default: "-"
+                }
+            }
             print(
-                "\nexample regression (\(string(example, "workflow_id")) \(string(example, "run_id"))): \(string(first, "message"))"
+                "\nexample regression (\(string(example, "workflow_id")) \(string(example, "run_id"))): \(string(first, "code")), \(rounded(first["observed"])) against a baseline mean of \(rounded(first["baseline"]))"
             )
         }
         printVariants(decisions)
         print("\ndead letters on executor-results.dlq: \(deadLetters.count)")
-        for letter in deadLetters.sorted(by: { ($0["dlq-reason"] ?? "") < ($1["dlq-reason"] ?? "") }) {
+        for letter in deadLetters.sorted(by: {
+            ($0[HeaderName.deadLetterReason] ?? "") < ($1[HeaderName.deadLetterReason] ?? "")
+        }) {
             print(
-                "  \((letter["dlq-reason"] ?? "?").padding(toLength: 19, withPad: " ", startingAt: 0)) \(letter["dlq-error"] ?? "")"
+                "  \((letter[HeaderName.deadLetterReason] ?? "?").padding(toLength: 19, withPad: " ", startingAt: 0)) \(letter[HeaderName.deadLetterError] ?? "")"
             )
         }
         print(

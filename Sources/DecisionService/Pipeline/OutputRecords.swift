@@ -20,7 +20,8 @@ struct OutputRecords: Sendable {
         switch outcome {
         case let .decided(decision, json):
             let headers =
-                Self.decisionHeaders + [KafkaHeader("decision-id", decision.decisionID.description)] + trace.headers
+                Self.decisionHeaders + [KafkaHeader(HeaderName.decisionID, decision.decisionID.description)]
+                + trace.headers
             return [
                 ProducerRecord(
                     topic: outputTopic, partition: message.partition, key: message.key, value: json, headers: headers)
@@ -46,8 +47,10 @@ struct OutputRecords: Sendable {
         var stripped = record
         stripped.value = []
         stripped.headers += [
-            KafkaHeader("dlq-value-omitted", "\(record.value.count) bytes: larger than the dead-letter topic accepts"),
-            KafkaHeader("dlq-value-sha256", hexString(SHA256.hash(record.value))),
+            KafkaHeader(
+                HeaderName.deadLetterValueOmitted,
+                "\(record.value.count) bytes: larger than the dead-letter topic accepts"),
+            KafkaHeader(HeaderName.deadLetterValueSHA256, hexString(SHA256.hash(record.value))),
         ]
         return stripped
     }

@@ -1,5 +1,6 @@
 import Kafka
 import Logging
+import WireFormat
 
 /// Produces a batch's outputs without waiting for them: each delivery report resolves its message's
 /// ticket in the ``DeliveryLedger``, which decides when input offsets may be stored.
@@ -38,7 +39,7 @@ struct Publisher: Sendable {
                     ledger.retry(ticket, with: stripped, replacingBytes: record.weight)
                 } else {
                     let trace =
-                        record.headers.first { $0.name == "traceparent" }.flatMap { $0.value }.map {
+                        record.headers.first { $0.name == HeaderName.traceParent }.flatMap { $0.value }.map {
                             " (traceparent \(String(decoding: $0, as: UTF8.self)))"
                         } ?? ""
                     _ = ledger.resolve(

@@ -1,5 +1,6 @@
 import Kafka
 import W3CTraceContext
+import WireFormat
 
 /// The W3C trace context an input message carries (`traceparent`, and `tracestate` with it), copied to the
 /// message's decision and dead letter so that they can be traced back to the executor run. Parsed and
@@ -14,17 +15,17 @@ struct TraceContextHeaders: Sendable {
     static let none = TraceContextHeaders(headers: [], traceID: nil)
 
     init(of message: KafkaMessage) {
-        guard !message.headers.isEmpty, let parent = message.header("traceparent").flatMap(Self.text),
+        guard !message.headers.isEmpty, let parent = message.header(HeaderName.traceParent).flatMap(Self.text),
             let context = try? TraceContext(traceParentHeaderValue: parent)
         else {
             self = .none
             return
         }
-        var headers = [KafkaHeader("traceparent", parent)]
-        if let state = message.header("tracestate").flatMap(Self.text),
+        var headers = [KafkaHeader(HeaderName.traceParent, parent)]
+        if let state = message.header(HeaderName.traceState).flatMap(Self.text),
             (try? TraceContext(traceParentHeaderValue: parent, traceStateHeaderValue: state)) != nil
         {
-            headers.append(KafkaHeader("tracestate", state))
+            headers.append(KafkaHeader(HeaderName.traceState, state))
         }
         self.init(headers: headers, traceID: context.traceID.description)
     }
