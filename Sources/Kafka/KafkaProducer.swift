@@ -208,9 +208,8 @@ public final class KafkaProducer: Sendable {
     ) async throws {
         try await transactional("send offsets to transaction") { rk in
             let list = PartitionList(positions)
-            defer { list.destroy() }
             return consumer.withGroupMetadata { metadata in
-                rd_kafka_send_offsets_to_transaction(rk, list.pointer, metadata, timeout.milliseconds)
+                list.withPointer { rd_kafka_send_offsets_to_transaction(rk, $0, metadata, timeout.milliseconds) }
             }
         }
     }
@@ -263,22 +262,25 @@ public final class KafkaProducer: Sendable {
     }
 }
 
-/// Serves delivery reports: `rd_kafka_poll` in a loop on a dedicated thread.
+/// Serves delivery reports: `rd_kafka_poll` in a loop, one long job on a ``KafkaThread`` of its own (a
+/// poll with a 50 ms timeout, so a stop is seen within 50 ms).
 final class Poller: Sendable {
     private let stopped = LockedFlag()
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread = KafkaThread(name: "kafka-producer-poll")
 
     init(handle: KafkaHandle) {
-        let thread = Thread { [stopped, finished] in
+        thread.submit { [stopped] in
             while !stopped.isSet { rd_kafka_poll(handle.pointer, 50) }
-            finished.signal()
         }
-        thread.name = "kafka-producer-poll"
-        thread.start()
     }
 
-    func stop() { stopped.set() }
-    func waitUntilStopped() { finished.wait() }
+    func stop() {
+        stopped.set()
+        thread.stop()
+    }
+
+    /// Returns once the polling loop has ended (after ``stop()``).
+    func waitUntilStopped() { thread.waitUntilEnded() }
 }
 
 /// The delivery state of one `sendEach` call.

@@ -1,11 +1,13 @@
 import Foundation
 import Synchronization
 
-/// A dedicated OS thread that runs jobs one after another, so that blocking librdkafka calls never run
-/// on Swift's cooperative thread pool (the producer's delivery-report poller is a thread of its own).
+/// The one kind of dedicated OS thread in this layer: it runs jobs one after another, so that blocking
+/// librdkafka calls never run on Swift's cooperative thread pool. The consumer's calls, the producer's
+/// control calls and the producer's delivery-report poll loop each have one.
 ///
 /// `@unchecked Sendable`: all mutable state (`jobs`, `stopping`, `finished`) is read and written only while
-/// holding `condition`'s lock (a condition variable, which `Mutex` does not offer); `wake` is immutable.
+/// holding `condition`'s lock (a condition variable, which `Mutex` does not offer); `wake` and `ended` are
+/// immutable (a semaphore is thread-safe).
 final class KafkaThread: @unchecked Sendable {
     typealias Job = () -> Void
 
@@ -15,6 +17,8 @@ final class KafkaThread: @unchecked Sendable {
     private var finished = false
     /// Wakes the thread when it is parked inside a librdkafka poll rather than on `condition`.
     private let wake: (@Sendable () -> Void)?
+    /// Signalled once, when the thread's loop has returned.
+    private let ended = DispatchSemaphore(value: 0)
 
     init(name: String, wake: (@Sendable () -> Void)? = nil) {
         self.wake = wake
@@ -83,6 +87,11 @@ final class KafkaThread: @unchecked Sendable {
         wake?()
     }
 
+    /// Waits until the thread has ended (after ``stop()``); for one caller, once.
+    func waitUntilEnded() {
+        ended.wait()
+    }
+
     private func main() {
         while true {
             condition.lock()
@@ -90,6 +99,7 @@ final class KafkaThread: @unchecked Sendable {
             if jobs.isEmpty && stopping {
                 finished = true
                 condition.unlock()
+                ended.signal()
                 return
             }
             let pending = jobs
