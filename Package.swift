@@ -99,8 +99,10 @@ let package = Package(
             dependencies: ["BenchmarkSupport", "Kafka", "WireFormat", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/PipelineBenchmark"
         ),
-        .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore"]),
-        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "DecisionCore"]),
+        // Test values shared by the core's and the wire format's tests.
+        .target(name: "CoreFixtures", dependencies: ["DecisionCore"], path: "Tests/CoreFixtures"),
+        .testTarget(name: "DecisionCoreTests", dependencies: ["DecisionCore", "CoreFixtures"]),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "DecisionCore", "CoreFixtures"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "DecisionEngineTests", dependencies: ["DecisionEngine", "DecisionCore", "WireFormat"]),
         .testTarget(

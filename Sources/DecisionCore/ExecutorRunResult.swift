@@ -87,51 +87,14 @@ public struct ExecutorRunResult: Sendable, Equatable {
         self.statistics = statistics
         self.tasks = tasks
     }
-
-    func validate() throws(InputRejection) {
-        try Check.nonEmpty(runID, "run_id")
-        try Check.nonEmpty(workflowID, "workflow_id")
-        let s = statistics
-        try Check.nonNegative(s.totalTasks, "statistics.total_tasks")
-        if let completed = s.completedTasks { try Check.nonNegative(completed, "statistics.completed_tasks") }
-        try Check.nonNegative(s.succeededTasks, "statistics.succeeded_tasks")
-        try Check.nonNegative(s.failedTasks, "statistics.failed_tasks")
-        try Check.nonNegative(s.timeoutTasks, "statistics.timeout_tasks")
-        try Check.nonNegative(s.cancelledTasks, "statistics.cancelled_tasks")
-        try Check.nonNegative(s.errorTasks, "statistics.error_tasks")
-        try Check.nonNegative(s.totalTokens, "statistics.total_tokens")
-        try Check.nonNegative(s.totalRetries, "statistics.total_retries")
-        try Check.unitInterval(s.successRate, "statistics.success_rate")
-        try Check.nonNegative(s.totalExecutionTime, "statistics.total_execution_time")
-        try Check.nonNegative(s.avgExecutionTime, "statistics.avg_execution_time")
-        try Check.nonNegative(s.totalCost, "statistics.total_cost")
-        guard s.totalTasks >= 1 else { throw .invalidValue("statistics.total_tasks", "must be ≥ 1, got 0") }
-        guard !tasks.isEmpty else { throw .invalidValue("task_results", "must not be empty") }
-        for (index, task) in tasks.enumerated() {
-            try Check.nonEmpty(task.taskID, "task_results[\(index)].task_id")
-            try Check.nonNegative(task.executionTime, "task_results[\(index)].execution_time")
-        }
-        let outcomes = s.succeededTasks + s.failedTasks + s.timeoutTasks + s.cancelledTasks + s.errorTasks
-        guard outcomes <= s.totalTasks else {
-            throw InputRejection(
-                .inconsistent, field: "statistics.total_tasks",
-                "statistics.total_tasks \(s.totalTasks) is less than the succeeded, failed, timeout, cancelled and error tasks together (\(outcomes))"
-            )
-        }
-        let completed = s.effectiveCompletedTasks
-        try Check.rateAgrees(
-            s.successRate, counted: completed > 0 ? Double(s.succeededTasks) / Double(completed) : 0,
-            "statistics.success_rate", "succeeded_tasks / completed_tasks")
-    }
 }
 
 extension TestExecutionReport {
     /// Builds the report from an executor run: the seed's `from_executor_result`, with the contract's fix
     /// (the success rate is checked against completed tasks, so runs with cancelled tasks are accepted).
-    public init(from run: ExecutorRunResult, patterns: ErrorPatterns, metadata: JSONObject? = nil)
-        throws(InputRejection)
-    {
-        try run.validate()
+    /// The run and the report are validated by the wire format, which names their fields
+    /// (`TestExecutionReport.validated(from:patterns:metadata:)`).
+    public init(from run: ExecutorRunResult, patterns: ErrorPatterns, metadata: JSONObject? = nil) {
         let s = run.statistics
         let completed = s.effectiveCompletedTasks
         var timesMs: [Double] = []
@@ -157,7 +120,6 @@ extension TestExecutionReport {
             executedAt: run.finishedAt,
             metadata: metadata
         )
-        try validate()
     }
 }
 

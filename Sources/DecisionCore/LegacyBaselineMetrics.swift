@@ -31,18 +31,12 @@ public struct LegacyBaselineMetrics: Sendable, Equatable {
 extension TestExecutionReport {
     /// The seed's `_convert_legacy_baseline_metrics`, exactly: successful tests are
     /// `round(total × success_rate)` with Python's round-half-to-even, and the rate is recomputed from them.
-    public init(legacy: LegacyBaselineMetrics) throws(InputRejection) {
-        try Check.unitInterval(legacy.successRate, "success_rate")
-        if let value = legacy.avgResponseTime { try Check.nonNegative(value, "avg_response_time") }
-        if let value = legacy.totalTokens { try Check.nonNegative(value, "total_tokens") }
-        if let value = legacy.avgTokens { try Check.nonNegative(value, "avg_tokens") }
-        if let value = legacy.totalCost { try Check.nonNegative(value, "total_cost") }
-        if let value = legacy.avgCost { try Check.nonNegative(value, "avg_cost") }
-        if let value = legacy.workflowID { try Check.nonEmpty(value, "workflow_id") }
-        if let value = legacy.runID { try Check.nonEmpty(value, "run_id") }
+    /// The metrics and the report are validated by the wire format (`TestExecutionReport.validated(legacy:)`).
+    public init(legacy: LegacyBaselineMetrics) {
         let total = legacy.totalTests ?? 1
-        guard total >= 1 else { throw .invalidValue("total_tests", "must be ≥ 1, got \(total)") }
-        try Check.nonNegative(total, "total_tests")
+        precondition(
+            (0...1).contains(legacy.successRate) && (1...(1 << 53)).contains(total),
+            "legacy metrics are converted once validated")
         let successful = Int((Double(total) * legacy.successRate).rounded(.toNearestOrEven))
         self.init(
             workflowID: legacy.workflowID ?? "unknown",
@@ -56,6 +50,5 @@ extension TestExecutionReport {
             avgTokensPerRequest: legacy.avgTokens ?? 0,
             totalCost: legacy.totalCost ?? 0,
             costPerRequest: legacy.avgCost ?? 0)
-        try validate()
     }
 }

@@ -35,10 +35,4 @@ public struct PromptAnalysis: Sendable, Equatable {
     }
 
     public var criticalIssueCount: Int { issues.count { $0.severity == .critical } }
-
-    public func validate() throws(InputRejection) {
-        try Check.score(overallScore, "prompt_analysis.overall_score")
-        try Check.score(clarityScore, "prompt_analysis.clarity_score")
-        try Check.score(efficiencyScore, "prompt_analysis.efficiency_score")
-    }
 }

@@ -14,14 +14,6 @@ public struct ErrorDistribution: Sendable, Equatable {
 
     /// Always the sum of the four counts; a stated total that differs is rejected at decoding.
     public var totalErrors: Int { timeoutErrors + apiErrors + validationErrors + llmErrors }
-
-    /// Checks each count's range (≥ 0, at most 2^53); `field` is the distribution's path.
-    public func validate(field: String) throws(InputRejection) {
-        try Check.nonNegative(timeoutErrors, "\(field).timeout_errors")
-        try Check.nonNegative(apiErrors, "\(field).api_errors")
-        try Check.nonNegative(validationErrors, "\(field).validation_errors")
-        try Check.nonNegative(llmErrors, "\(field).llm_errors")
-    }
 }
 
 /// The aggregated result of one test run: what every input shape becomes, and what the rules judge.
@@ -83,43 +75,5 @@ public struct TestExecutionReport: Sendable, Equatable {
     public var countedSuccessRate: Double {
         let completed = totalTests - cancelledTests
         return completed > 0 ? Double(successfulTests) / Double(completed) : 0
-    }
-
-    /// Checks every rule the contract sets for a report (section 2.2), naming the first field that breaks one.
-    public func validate() throws(InputRejection) {
-        try Check.nonEmpty(workflowID, "workflow_id")
-        try Check.nonEmpty(runID, "run_id")
-        guard totalTests >= 1 else { throw .invalidValue("total_tests", "must be ≥ 1, got \(totalTests)") }
-        try Check.nonNegative(totalTests, "total_tests")
-        try Check.nonNegative(successfulTests, "successful_tests")
-        try Check.nonNegative(failedTests, "failed_tests")
-        try Check.nonNegative(cancelledTests, "cancelled_tests")
-        try Check.unitInterval(successRate, "success_rate")
-        try Check.nonNegative(avgResponseTimeMs, "avg_response_time_ms")
-        if let p95ResponseTimeMs { try Check.nonNegative(p95ResponseTimeMs, "p95_response_time_ms") }
-        if let p99ResponseTimeMs { try Check.nonNegative(p99ResponseTimeMs, "p99_response_time_ms") }
-        try Check.nonNegative(totalTokens, "total_tokens")
-        try Check.nonNegative(avgTokensPerRequest, "avg_tokens_per_request")
-        try Check.nonNegative(totalCost, "total_cost")
-        try Check.nonNegative(costPerRequest, "cost_per_request")
-        try errorDistribution.validate(field: "error_distribution")
-        let accounted = successfulTests + failedTests + cancelledTests
-        guard accounted <= totalTests else {
-            throw InputRejection(
-                .inconsistent, field: "total_tests",
-                "total_tests \(totalTests) is less than successful_tests + failed_tests + cancelled_tests = \(accounted)"
-            )
-        }
-    }
-}
-
-extension TestExecutionReport {
-    /// Validates a report as it arrives in the `optimizer.test_execution_report/v1` shape: every report rule,
-    /// and a stated success rate within 0.001 of successful / (total − cancelled).
-    public func validateAsSubmitted() throws(InputRejection) {
-        try validate()
-        try Check.rateAgrees(
-            successRate, counted: countedSuccessRate, "success_rate",
-            "successful_tests / (total_tests − cancelled_tests)")
     }
 }

@@ -46,24 +46,24 @@ public struct DecisionRecord: Sendable, Equatable {
             node.flatMap { $0.kind == .integer ? Int(exactly: $0.integerValue) : nil }
         }
         guard root.kind == .object,
-            string(root.member("schema")) == DecisionEncoder.schema,
-            let id = string(root.member("decision_id")), let key = DecisionKey(hex: id),
-            let fingerprint = string(root.member("rules_fingerprint")),
-            let workflowID = string(root.member("workflow_id")),
-            let report = root.member("report"), report.kind == .object,
-            let successRate = number(report.member("success_rate")),
-            let latency = number(report.member("avg_response_time_ms")),
-            let cost = number(report.member("cost_per_request"))
+            string(root.member(DecisionField.schema)) == DecisionEncoder.schema,
+            let id = string(root.member(DecisionField.decisionID)), let key = DecisionKey(hex: id),
+            let fingerprint = string(root.member(DecisionField.rulesFingerprint)),
+            let workflowID = string(root.member(DecisionField.workflowID)),
+            let report = root.member(DecisionField.report), report.kind == .object,
+            let successRate = number(report.member(InputField.Report.successRate)),
+            let latency = number(report.member(InputField.Report.avgResponseTimeMs)),
+            let cost = number(report.member(InputField.Report.costPerRequest))
         else { return nil }
         var variant: VariantRecord?
         // A decision written before variants existed has neither field: its run has no variant.
-        if let name = string(root.member("variant")),
-            let successful = integer(report.member("successful_tests")),
-            let total = integer(report.member("total_tests")),
-            let cancelled = integer(report.member("cancelled_tests"))
+        if let name = string(root.member(DecisionField.variant)),
+            let successful = integer(report.member(InputField.Report.successfulTests)),
+            let total = integer(report.member(InputField.Report.totalTests)),
+            let cancelled = integer(report.member(InputField.Report.cancelledTests))
         {
-            let baseline = root.member("variant_comparison").flatMap {
-                $0.kind == .object ? string($0.member("baseline_variant")) : nil
+            let baseline = root.member(DecisionField.variantComparison).flatMap {
+                $0.kind == .object ? string($0.member(DecisionField.Comparison.baselineVariant)) : nil
             }
             variant = VariantRecord(
                 name: name, baseline: baseline,

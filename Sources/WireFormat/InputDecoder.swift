@@ -54,7 +54,7 @@ public struct InputDecoder: Sendable {
         switch schema {
         case .runResult:
             let run = try Self.runResult(message)
-            let report = try TestExecutionReport(
+            let report = try TestExecutionReport.validated(
                 from: run, patterns: patterns, metadata: Self.runMetadata(run.statistics))
             submission = RunSubmission(
                 report: report, analysis: nil, schema: schema,
@@ -67,7 +67,7 @@ public struct InputDecoder: Sendable {
                 identity: .runID(workflowID: report.workflowID, runID: report.runID))
         case .legacyBaselineMetrics:
             let legacy = try Self.legacy(message)
-            let report = try TestExecutionReport(legacy: legacy)
+            let report = try TestExecutionReport.validated(legacy: legacy)
             let identity: RunIdentity =
                 legacy.runID.map { .runID(workflowID: report.workflowID, runID: $0) }
                 ?? .contentHash(workflowID: report.workflowID, sha256Hex: hexString(SHA256.hash(bytes)))
@@ -82,66 +82,68 @@ public struct InputDecoder: Sendable {
     /// `metadata.variant` when it is a string of 1 to 200 characters; anything else there means the run
     /// has no variant, never a dead letter (contract section 3.3).
     static func variant<Node: JSONNode>(_ message: FieldReader<Node>) -> String? {
-        guard let metadata = message.object.member("metadata"), metadata.kind == .object,
-            let variant = metadata.member("variant"), variant.kind == .string
+        guard let metadata = message.object.member(InputField.metadata), metadata.kind == .object,
+            let variant = metadata.member(InputField.variant), variant.kind == .string
         else { return nil }
         return VariantRules.variantName(variant.stringValue)
     }
 
     /// The shape named by `schema`, or recognised from the fields present (contract section 2).
     static func schema<Node: JSONNode>(of message: FieldReader<Node>) throws(InputRejection) -> InputSchema {
-        if let named = try message.optionalString("schema") {
+        if let named = try message.optionalString(InputField.schema) {
             guard let schema = InputSchema(rawValue: named) else {
                 let known = InputSchema.allCases.map(\.rawValue).joined(separator: ", ")
                 throw InputRejection(
-                    .unsupportedSchema, field: "schema",
+                    .unsupportedSchema, field: InputField.schema,
                     "schema \"\(named.prefix(100))\" is not supported; known schemas: \(known)")
             }
             return schema
         }
-        if message.has("statistics") && message.has("task_results") { return .runResult }
-        if message.has("total_tests") && message.has("successful_tests") { return .testExecutionReport }
-        if message.has("success_rate") { return .legacyBaselineMetrics }
+        if message.has(InputField.Run.statistics) && message.has(InputField.Run.taskResults) { return .runResult }
+        if message.has(InputField.Report.totalTests) && message.has(InputField.Report.successfulTests) {
+            return .testExecutionReport
+        }
+        if message.has(InputField.Report.successRate) { return .legacyBaselineMetrics }
         throw InputRejection(
-            .unsupportedSchema, field: "schema",
+            .unsupportedSchema, field: InputField.schema,
             "the message names no schema and matches no input shape (statistics and task_results; total_tests and successful_tests; or success_rate)"
         )
     }
 
     static func runResult<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> ExecutorRunResult {
-        let runID = try message.string("run_id")
-        let workflowID = try message.string("workflow_id")
-        let startedAt = try message.timestamp("started_at", required: true)!
-        let finishedAt = try message.timestamp("finished_at", required: true)!
-        _ = try message.optionalNumber("total_duration")
-        try message.requireObjectIfPresent("metadata")
-        let s = try message.object("statistics")
+        let runID = try message.string(InputField.runID)
+        let workflowID = try message.string(InputField.workflowID)
+        let startedAt = try message.timestamp(InputField.Run.startedAt, required: true)!
+        let finishedAt = try message.timestamp(InputField.Run.finishedAt, required: true)!
+        _ = try message.optionalNumber(InputField.Run.totalDuration)
+        try message.requireObjectIfPresent(InputField.metadata)
+        let s = try message.object(InputField.Run.statistics)
         let statistics = RunStatistics(
-            totalTasks: try s.int("total_tasks"),
-            completedTasks: try s.optionalInt("completed_tasks"),
-            succeededTasks: try s.int("succeeded_tasks"),
-            failedTasks: try s.int("failed_tasks"),
-            timeoutTasks: try s.int("timeout_tasks"),
-            cancelledTasks: try s.int("cancelled_tasks"),
-            errorTasks: try s.int("error_tasks"),
-            totalTokens: try s.int("total_tokens"),
-            totalRetries: try s.int("total_retries"),
-            successRate: try s.number("success_rate"),
-            totalExecutionTime: try s.number("total_execution_time"),
-            avgExecutionTime: try s.number("avg_execution_time"),
-            totalCost: try s.number("total_cost"))
-        let taskReaders = try message.objects("task_results", required: true)!
+            totalTasks: try s.int(InputField.Statistics.totalTasks),
+            completedTasks: try s.optionalInt(InputField.Statistics.completedTasks),
+            succeededTasks: try s.int(InputField.Statistics.succeededTasks),
+            failedTasks: try s.int(InputField.Statistics.failedTasks),
+            timeoutTasks: try s.int(InputField.Statistics.timeoutTasks),
+            cancelledTasks: try s.int(InputField.Statistics.cancelledTasks),
+            errorTasks: try s.int(InputField.Statistics.errorTasks),
+            totalTokens: try s.int(InputField.Statistics.totalTokens),
+            totalRetries: try s.int(InputField.Statistics.totalRetries),
+            successRate: try s.number(InputField.Statistics.successRate),
+            totalExecutionTime: try s.number(InputField.Statistics.totalExecutionTime),
+            avgExecutionTime: try s.number(InputField.Statistics.avgExecutionTime),
+            totalCost: try s.number(InputField.Statistics.totalCost))
+        let taskReaders = try message.objects(InputField.Run.taskResults, required: true)!
         var tasks: [TaskResult] = []
         tasks.reserveCapacity(taskReaders.count)
         for task in taskReaders {
-            try task.requireObjectIfPresent("test_result")
+            try task.requireObjectIfPresent(InputField.Task.testResult)
             tasks.append(
                 TaskResult(
-                    taskID: try task.string("task_id"),
-                    status: try task.oneOf("task_status", TaskStatus.self),
-                    executionTime: try task.number("execution_time"),
-                    errorMessage: try task.optionalString("error_message"),
-                    attemptCount: try task.optionalInt("attempt_count")))
+                    taskID: try task.string(InputField.Task.taskID),
+                    status: try task.oneOf(InputField.Task.taskStatus, TaskStatus.self),
+                    executionTime: try task.number(InputField.Task.executionTime),
+                    errorMessage: try task.optionalString(InputField.Task.errorMessage),
+                    attemptCount: try task.optionalInt(InputField.Task.attemptCount)))
         }
         return ExecutorRunResult(
             runID: runID, workflowID: workflowID, startedAt: startedAt, finishedAt: finishedAt, statistics: statistics,
@@ -151,53 +153,55 @@ public struct InputDecoder: Sendable {
     /// The report's `metadata` for a run result: the retries and cancellations from its statistics.
     static func runMetadata(_ statistics: RunStatistics) -> JSONObject {
         JSONObject([
-            ("total_retries", .integer(Int64(statistics.totalRetries))),
-            ("cancelled_tasks", .integer(Int64(statistics.cancelledTasks))),
+            (InputField.Statistics.totalRetries, .integer(Int64(statistics.totalRetries))),
+            (InputField.Statistics.cancelledTasks, .integer(Int64(statistics.cancelledTasks))),
         ])
     }
 
     static func report<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> TestExecutionReport {
         var distribution = ErrorDistribution()
-        if let d = try message.optionalObject("error_distribution") {
+        if let d = try message.optionalObject(InputField.Report.errorDistribution) {
             distribution = ErrorDistribution(
-                timeoutErrors: try d.optionalInt("timeout_errors") ?? 0,
-                apiErrors: try d.optionalInt("api_errors") ?? 0,
-                validationErrors: try d.optionalInt("validation_errors") ?? 0,
-                llmErrors: try d.optionalInt("llm_errors") ?? 0)
-            try distribution.validate(field: "error_distribution")
-            if let stated = try d.optionalInt("total_errors"), stated != distribution.totalErrors {
+                timeoutErrors: try d.optionalInt(InputField.ErrorDistribution.timeoutErrors) ?? 0,
+                apiErrors: try d.optionalInt(InputField.ErrorDistribution.apiErrors) ?? 0,
+                validationErrors: try d.optionalInt(InputField.ErrorDistribution.validationErrors) ?? 0,
+                llmErrors: try d.optionalInt(InputField.ErrorDistribution.llmErrors) ?? 0)
+            try distribution.validate(field: InputField.Report.errorDistribution)
+            if let stated = try d.optionalInt(InputField.ErrorDistribution.totalErrors),
+                stated != distribution.totalErrors
+            {
                 throw InputRejection(
-                    .inconsistent, field: d.fieldPath("total_errors"),
-                    "\(d.fieldPath("total_errors")) \(stated) is not the sum of the four error counts (\(distribution.totalErrors))"
+                    .inconsistent, field: d.fieldPath(InputField.ErrorDistribution.totalErrors),
+                    "\(d.fieldPath(InputField.ErrorDistribution.totalErrors)) \(stated) is not the sum of the four error counts (\(distribution.totalErrors))"
                 )
             }
         }
         var metadata: JSONObject?
-        if let m = try message.optionalObject("metadata") {
+        if let m = try message.optionalObject(InputField.metadata) {
             // Echoed as written: only the reference tree keeps every number as it was spelled.
             guard case let .object(object)? = (m.object as? JSONValue) else {
                 preconditionFailure("reports are decoded from the reference tree")
             }
-            try Self.requireFiniteNumbers(.object(object), path: "metadata")
+            try Self.requireFiniteNumbers(.object(object), path: InputField.metadata)
             metadata = object
         }
         return TestExecutionReport(
-            workflowID: try message.string("workflow_id"),
-            runID: try message.string("run_id"),
-            totalTests: try message.int("total_tests"),
-            successfulTests: try message.int("successful_tests"),
-            failedTests: try message.int("failed_tests"),
-            cancelledTests: try message.optionalInt("cancelled_tests") ?? 0,
-            successRate: try message.number("success_rate"),
-            avgResponseTimeMs: try message.number("avg_response_time_ms"),
-            p95ResponseTimeMs: try message.optionalNumber("p95_response_time_ms"),
-            p99ResponseTimeMs: try message.optionalNumber("p99_response_time_ms"),
-            totalTokens: try message.int("total_tokens"),
-            avgTokensPerRequest: try message.number("avg_tokens_per_request"),
-            totalCost: try message.number("total_cost"),
-            costPerRequest: try message.number("cost_per_request"),
+            workflowID: try message.string(InputField.workflowID),
+            runID: try message.string(InputField.runID),
+            totalTests: try message.int(InputField.Report.totalTests),
+            successfulTests: try message.int(InputField.Report.successfulTests),
+            failedTests: try message.int(InputField.Report.failedTests),
+            cancelledTests: try message.optionalInt(InputField.Report.cancelledTests) ?? 0,
+            successRate: try message.number(InputField.Report.successRate),
+            avgResponseTimeMs: try message.number(InputField.Report.avgResponseTimeMs),
+            p95ResponseTimeMs: try message.optionalNumber(InputField.Report.p95ResponseTimeMs),
+            p99ResponseTimeMs: try message.optionalNumber(InputField.Report.p99ResponseTimeMs),
+            totalTokens: try message.int(InputField.Report.totalTokens),
+            avgTokensPerRequest: try message.number(InputField.Report.avgTokensPerRequest),
+            totalCost: try message.number(InputField.Report.totalCost),
+            costPerRequest: try message.number(InputField.Report.costPerRequest),
             errorDistribution: distribution,
-            executedAt: try message.timestamp("executed_at", required: false),
+            executedAt: try message.timestamp(InputField.Report.executedAt, required: false),
             metadata: metadata)
     }
 
@@ -219,32 +223,32 @@ public struct InputDecoder: Sendable {
 
     static func legacy<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> LegacyBaselineMetrics {
         LegacyBaselineMetrics(
-            workflowID: try message.optionalString("workflow_id"),
-            runID: try message.optionalString("run_id"),
-            totalTests: try message.optionalInt("total_tests"),
-            successRate: try message.number("success_rate"),
-            avgResponseTime: try message.optionalNumber("avg_response_time"),
-            totalTokens: try message.optionalInt("total_tokens"),
-            avgTokens: try message.optionalNumber("avg_tokens"),
-            totalCost: try message.optionalNumber("total_cost"),
-            avgCost: try message.optionalNumber("avg_cost"))
+            workflowID: try message.optionalString(InputField.workflowID),
+            runID: try message.optionalString(InputField.runID),
+            totalTests: try message.optionalInt(InputField.Legacy.totalTests),
+            successRate: try message.number(InputField.Legacy.successRate),
+            avgResponseTime: try message.optionalNumber(InputField.Legacy.avgResponseTime),
+            totalTokens: try message.optionalInt(InputField.Legacy.totalTokens),
+            avgTokens: try message.optionalNumber(InputField.Legacy.avgTokens),
+            totalCost: try message.optionalNumber(InputField.Legacy.totalCost),
+            avgCost: try message.optionalNumber(InputField.Legacy.avgCost))
     }
 
     static func analysis<Node: JSONNode>(_ message: FieldReader<Node>) throws(InputRejection) -> PromptAnalysis? {
-        guard let a = try message.optionalObject("prompt_analysis") else { return nil }
+        guard let a = try message.optionalObject(InputField.promptAnalysis) else { return nil }
         var issues: [PromptIssue] = []
-        for issue in try a.objects("issues", required: false) ?? [] {
+        for issue in try a.objects(InputField.Analysis.issues, required: false) ?? [] {
             issues.append(
                 PromptIssue(
-                    severity: try issue.oneOf("severity", IssueSeverity.self),
-                    type: try issue.string("type"),
-                    description: try issue.string("description")))
+                    severity: try issue.oneOf(InputField.Analysis.severity, IssueSeverity.self),
+                    type: try issue.string(InputField.Analysis.type),
+                    description: try issue.string(InputField.Analysis.description)))
         }
         let analysis = PromptAnalysis(
-            promptID: try a.optionalString("prompt_id"),
-            overallScore: try a.number("overall_score"),
-            clarityScore: try a.number("clarity_score"),
-            efficiencyScore: try a.number("efficiency_score"),
+            promptID: try a.optionalString(InputField.Analysis.promptID),
+            overallScore: try a.number(InputField.Analysis.overallScore),
+            clarityScore: try a.number(InputField.Analysis.clarityScore),
+            efficiencyScore: try a.number(InputField.Analysis.efficiencyScore),
             issues: issues)
         try analysis.validate()
         return analysis

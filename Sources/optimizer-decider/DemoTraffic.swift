@@ -126,26 +126,8 @@ struct DemoTraffic {
     mutating func runResult(workflow: String, runID: String, sequence: Int) -> [UInt8] {
         // wf-degrading gets slower, costlier and less reliable run after run.
         let degradation = workflow == "wf-degrading" ? Double(sequence) : 0
-        let total = Int.random(in: 12...24, using: &generator)
-        var statuses: [TaskStatus] = []
-        for _ in 0..<total {
-            let roll = Double.random(in: 0..<1, using: &generator)
-            let failure = 0.06 + degradation * 0.03
-            switch roll {
-            case ..<failure: statuses.append(.failed)
-            case ..<(failure + 0.02 + degradation * 0.005): statuses.append(.timeout)
-            case ..<(failure + 0.04): statuses.append(.error)
-            case ..<(failure + 0.05): statuses.append(.cancelled)
-            default: statuses.append(.succeeded)
-            }
-        }
-        let count = { (status: TaskStatus) in statuses.count { $0 == status } }
-        let succeeded = count(.succeeded)
-        let failed = count(.failed)
-        let timeout = count(.timeout)
-        let error = count(.error)
-        let cancelled = count(.cancelled)
-        let completed = succeeded + failed + timeout + error
+        let statuses = drawStatuses(degradation: degradation)
+        let counts = TaskCounts(statuses)
         let baseLatency = (workflow == "wf-search-summarize" ? 4.2 : 1.4) * (1 + degradation * 0.25)
         let times = statuses.map { status -> Double in
             switch status {
@@ -155,7 +137,7 @@ struct DemoTraffic {
             }
         }
         let totalTime = times.reduce(0, +)
-        let tokens = completed * Int.random(in: 300...900, using: &generator)
+        let tokens = counts.completed * Int.random(in: 300...900, using: &generator)
         let costPerToken = (workflow == "wf-invoice-extract" ? 0.00012 : 0.00002) * (1 + degradation * 0.2)
         var w = JSONWriter()
         w.beginObject()
@@ -170,35 +152,71 @@ struct DemoTraffic {
         w.key("total_duration")
         w.number(totalTime)
         w.key("statistics")
+        Self.writeStatistics(counts, tokens: tokens, totalTime: totalTime, cost: Double(tokens) * costPerToken, to: &w)
+        w.key("task_results")
+        writeTasks(statuses, times: times, to: &w)
+        if chance(0.4) {
+            w.key("prompt_analysis")
+            writeAnalysis(workflow: workflow, to: &w)
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// How many tasks ended each way.
+    private struct TaskCounts {
+        var total, succeeded, failed, timeout, error, cancelled: Int
+        var completed: Int { succeeded + failed + timeout + error }
+
+        init(_ statuses: [TaskStatus]) {
+            let count = { (status: TaskStatus) in statuses.count { $0 == status } }
+            (total, succeeded, failed, timeout) = (statuses.count, count(.succeeded), count(.failed), count(.timeout))
+            (error, cancelled) = (count(.error), count(.cancelled))
+        }
+    }
+
+    private mutating func drawStatuses(degradation: Double) -> [TaskStatus] {
+        let total = Int.random(in: 12...24, using: &generator)
+        var statuses: [TaskStatus] = []
+        for _ in 0..<total {
+            let roll = Double.random(in: 0..<1, using: &generator)
+            let failure = 0.06 + degradation * 0.03
+            switch roll {
+            case ..<failure: statuses.append(.failed)
+            case ..<(failure + 0.02 + degradation * 0.005): statuses.append(.timeout)
+            case ..<(failure + 0.04): statuses.append(.error)
+            case ..<(failure + 0.05): statuses.append(.cancelled)
+            default: statuses.append(.succeeded)
+            }
+        }
+        return statuses
+    }
+
+    private static func writeStatistics(
+        _ counts: TaskCounts, tokens: Int, totalTime: Double, cost: Double, to w: inout JSONWriter
+    ) {
+        let completed = counts.completed
         w.beginObject()
-        w.key("total_tasks")
-        w.integer(total)
-        w.key("completed_tasks")
-        w.integer(completed)
-        w.key("succeeded_tasks")
-        w.integer(succeeded)
-        w.key("failed_tasks")
-        w.integer(failed)
-        w.key("timeout_tasks")
-        w.integer(timeout)
-        w.key("cancelled_tasks")
-        w.integer(cancelled)
-        w.key("error_tasks")
-        w.integer(error)
-        w.key("total_tokens")
-        w.integer(tokens)
-        w.key("total_retries")
-        w.integer(failed + error)
+        for (key, value) in [
+            ("total_tasks", counts.total), ("completed_tasks", completed), ("succeeded_tasks", counts.succeeded),
+            ("failed_tasks", counts.failed), ("timeout_tasks", counts.timeout), ("cancelled_tasks", counts.cancelled),
+            ("error_tasks", counts.error), ("total_tokens", tokens), ("total_retries", counts.failed + counts.error),
+        ] {
+            w.key(key)
+            w.integer(value)
+        }
         w.key("success_rate")
-        w.number(completed > 0 ? Double(succeeded) / Double(completed) : 0)
+        w.number(completed > 0 ? Double(counts.succeeded) / Double(completed) : 0)
         w.key("total_execution_time")
         w.number(totalTime)
         w.key("avg_execution_time")
         w.number(completed > 0 ? totalTime / Double(completed) : 0)
         w.key("total_cost")
-        w.number(Double(tokens) * costPerToken)
+        w.number(cost)
         w.endObject()
-        w.key("task_results")
+    }
+
+    private mutating func writeTasks(_ statuses: [TaskStatus], times: [Double], to w: inout JSONWriter) {
         w.beginArray()
         for (index, status) in statuses.enumerated() {
             w.beginObject()
@@ -221,36 +239,34 @@ struct DemoTraffic {
             w.endObject()
         }
         w.endArray()
-        if chance(0.4) {
-            let clarity = Double(Int.random(in: 55...95, using: &generator))
-            let efficiency = Double(Int.random(in: 55...95, using: &generator))
-            w.key("prompt_analysis")
+    }
+
+    private mutating func writeAnalysis(workflow: String, to w: inout JSONWriter) {
+        let clarity = Double(Int.random(in: 55...95, using: &generator))
+        let efficiency = Double(Int.random(in: 55...95, using: &generator))
+        w.beginObject()
+        w.key("prompt_id")
+        w.string("\(workflow)-prompt")
+        w.key("overall_score")
+        w.number(((clarity + efficiency) / 2).rounded())
+        w.key("clarity_score")
+        w.number(clarity)
+        w.key("efficiency_score")
+        w.number(efficiency)
+        w.key("issues")
+        w.beginArray()
+        if clarity < 65 {
             w.beginObject()
-            w.key("prompt_id")
-            w.string("\(workflow)-prompt")
-            w.key("overall_score")
-            w.number(((clarity + efficiency) / 2).rounded())
-            w.key("clarity_score")
-            w.number(clarity)
-            w.key("efficiency_score")
-            w.number(efficiency)
-            w.key("issues")
-            w.beginArray()
-            if clarity < 65 {
-                w.beginObject()
-                w.key("severity")
-                w.string("critical")
-                w.key("type")
-                w.string("ambiguous_instructions")
-                w.key("description")
-                w.string("The expected output format is never stated")
-                w.endObject()
-            }
-            w.endArray()
+            w.key("severity")
+            w.string("critical")
+            w.key("type")
+            w.string("ambiguous_instructions")
+            w.key("description")
+            w.string("The expected output format is never stated")
             w.endObject()
         }
+        w.endArray()
         w.endObject()
-        return w.bytes
     }
 
     func legacy(workflow: String, runID: String) -> [UInt8] {

@@ -1,7 +1,9 @@
-@testable import DecisionCore
+import DecisionCore
+
+// Values of the domain core that the core's and the wire format's tests both build.
 
 /// A valid executor run: `succeeded` of `total` tasks succeed, the rest as the arguments say.
-func makeRun(
+public func makeRun(
     total: Int = 10, succeeded: Int = 10, failed: Int = 0, timeout: Int = 0, cancelled: Int = 0, error: Int = 0,
     completed: Int? = nil, successRate: Double? = nil, avgExecutionTime: Double = 1, totalCost: Double = 0.1,
     totalTokens: Int = 1000, tasks: [TaskResult]? = nil
@@ -33,7 +35,7 @@ func makeRun(
 }
 
 /// A valid report with everything healthy unless the arguments say otherwise.
-func makeReport(
+public func makeReport(
     total: Int = 100, successful: Int = 100, cancelled: Int = 0, successRate: Double? = nil,
     latencyMs: Double = 1000, costPerRequest: Double = 0.01, timeouts: Int = 0
 ) -> TestExecutionReport {
@@ -45,7 +47,8 @@ func makeReport(
         costPerRequest: costPerRequest, errorDistribution: ErrorDistribution(timeoutErrors: timeouts))
 }
 
-func analysis(overall: Double = 90, clarity: Double = 90, efficiency: Double = 90, critical: Int = 0) -> PromptAnalysis
+public func analysis(overall: Double = 90, clarity: Double = 90, efficiency: Double = 90, critical: Int = 0)
+    -> PromptAnalysis
 {
     PromptAnalysis(
         overallScore: overall, clarityScore: clarity, efficiencyScore: efficiency,
@@ -54,7 +57,7 @@ func analysis(overall: Double = 90, clarity: Double = 90, efficiency: Double = 9
 }
 
 /// The rejection `body` throws, or `nil` when it succeeds.
-func rejection(_ body: () throws -> Void) -> InputRejection? {
+public func rejection(_ body: () throws -> Void) -> InputRejection? {
     do {
         try body()
         return nil

@@ -1,3 +1,4 @@
+import CoreFixtures
 import Testing
 
 @testable import DecisionCore

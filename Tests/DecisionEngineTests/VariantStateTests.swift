@@ -72,7 +72,7 @@ final class VariantHarness {
 @Suite("Variants in the decider and its state (contract 3.3)")
 struct VariantStateTests {
     @Test func everyInputShapeNamesItsVariant() throws {
-        var h = VariantHarness()
+        let h = VariantHarness()
         let a = try #require(h.decision(VariantMessages.runResult("r1", variant: "\"A\"")))
         let b = try #require(h.decision(VariantMessages.report("r2", variant: "\"B\"")))
         let c = try #require(h.decision(VariantMessages.legacy("r3", variant: "\"C\"")))
@@ -85,7 +85,7 @@ struct VariantStateTests {
     }
 
     @Test func anythingButAValidNameIsNoVariantAndNeverADeadLetter() {
-        var h = VariantHarness()
+        let h = VariantHarness()
         let long = "\"" + String(repeating: "x", count: 201) + "\""
         for (index, value) in ["\"\"", "null", "7", "{\"a\":1}", "[\"A\"]", "true", long].enumerated() {
             guard case let .decided(decision, json) = h.decide(VariantMessages.report("r\(index)", variant: value))
@@ -106,7 +106,7 @@ struct VariantStateTests {
     }
 
     @Test func runsWithoutAVariantChangeNeitherTheTableNorTheLastVariant() throws {
-        var h = VariantHarness()
+        let h = VariantHarness()
         _ = h.decision(VariantMessages.report("r1", variant: "\"A\""))
         _ = h.decision(VariantMessages.report("r2", variant: nil))
         _ = h.decision(VariantMessages.legacy("r3", variant: nil))
@@ -116,7 +116,7 @@ struct VariantStateTests {
     }
 
     @Test func duplicatesNeverJoinAWindow() throws {
-        var h = VariantHarness()
+        let h = VariantHarness()
         _ = h.decision(VariantMessages.report("r1", variant: "\"A\""))
         guard case .duplicate = h.decide(VariantMessages.report("r1", variant: "\"A\"")) else {
             Issue.record("not a duplicate")
@@ -127,7 +127,7 @@ struct VariantStateTests {
     }
 
     @Test func tablesArePerWorkflow() throws {
-        var h = VariantHarness()
+        let h = VariantHarness()
         _ = h.decision(VariantMessages.report("r1", workflow: "one", variant: "\"A\""))
         let other = try #require(h.decision(VariantMessages.report("r2", workflow: "two", variant: "\"B\"")))
         #expect(other.variantComparison?.verdict == .noBaseline)
@@ -170,9 +170,9 @@ struct VariantStateTests {
         // The service restores from the decisions topic after a crash or a rebalance: deciding the rest of
         // the stream on the rebuilt state must give byte-identical decisions to never having stopped.
         let stream = Self.stream(count: 200, seed: 42)
-        var uninterrupted = VariantHarness()
+        let uninterrupted = VariantHarness()
         let expected = stream.map { uninterrupted.decide($0) }.map(Self.json)
-        var first = VariantHarness()
+        let first = VariantHarness()
         var rebuilt = PartitionState(retentionMs: nil, capacity: 1_000_000, historyWindow: 20)
         for message in stream.prefix(split) {
             guard case let .decided(_, json) = first.decide(message), let record = DecisionRecord.parse(json) else {
@@ -180,7 +180,7 @@ struct VariantStateTests {
             }
             rebuilt.restore(record, atMs: 0)
         }
-        var resumed = VariantHarness()
+        let resumed = VariantHarness()
         resumed.state = rebuilt
         resumed.offset = Int64(split)
         let continued = stream.dropFirst(split).map { resumed.decide($0) }.map(Self.json)
@@ -198,7 +198,7 @@ struct VariantStateTests {
     }
 
     @Test func decisionsReadBackWithBothParsers() throws {
-        var h = VariantHarness()
+        let h = VariantHarness()
         _ = h.decision(VariantMessages.report("r1", variant: "\"A\""))
         guard
             case let .decided(_, json) = h.decide(

@@ -1,6 +1,8 @@
+import CoreFixtures
+import DecisionCore
 import Testing
 
-@testable import DecisionCore
+@testable import WireFormat
 
 @Suite("Executor run result → report (contract 2.1)")
 struct RunResultConversionTests {
@@ -8,7 +10,7 @@ struct RunResultConversionTests {
         let run = makeRun(
             total: 10, succeeded: 6, failed: 1, timeout: 1, cancelled: 1, error: 1, avgExecutionTime: 2.5,
             totalCost: 0.9, totalTokens: 900)
-        let report = try TestExecutionReport(from: run, patterns: ErrorPatterns())
+        let report = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns())
         #expect(report.totalTests == 10)
         #expect(report.successfulTests == 6)
         #expect(report.failedTests == 3)
@@ -24,21 +26,21 @@ struct RunResultConversionTests {
     @Test func cancelledTasksAreAcceptedTheContractsFix() throws {
         // The seed compared 8/10 against 8/8 and rejected this run; the executor's denominator is completed.
         let run = makeRun(total: 10, succeeded: 8, cancelled: 2, successRate: 1.0)
-        let report = try TestExecutionReport(from: run, patterns: ErrorPatterns())
+        let report = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns())
         #expect(report.successRate == 1.0)
         #expect(report.cancelledTests == 2)
     }
 
     @Test func successRateAgainstTotalIsRejectedWhenTasksWereCancelled() {
         let run = makeRun(total: 10, succeeded: 8, cancelled: 2, successRate: 0.8)
-        let error = rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }
+        let error = rejection { _ = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns()) }
         #expect(error?.reason == .inconsistent)
         #expect(error?.field == "statistics.success_rate")
     }
 
     @Test func allTasksCancelled() throws {
         let run = makeRun(total: 3, succeeded: 0, cancelled: 3, successRate: 0, totalCost: 0.3, totalTokens: 10)
-        let report = try TestExecutionReport(from: run, patterns: ErrorPatterns())
+        let report = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns())
         #expect(report.successRate == 0)
         #expect(report.avgTokensPerRequest == 0)
         #expect(report.costPerRequest == 0)
@@ -47,21 +49,22 @@ struct RunResultConversionTests {
         // All cancelled and a stated rate of 1.0 disagrees with the 0.0 the contract fixes for no completions.
         let wrong = makeRun(total: 3, succeeded: 0, cancelled: 3, successRate: 1)
         #expect(
-            rejection { _ = try TestExecutionReport(from: wrong, patterns: ErrorPatterns()) }?.reason == .inconsistent)
+            rejection { _ = try TestExecutionReport.validated(from: wrong, patterns: ErrorPatterns()) }?.reason
+                == .inconsistent)
     }
 
     @Test func completedTasksGivenExplicitlyIsTheDenominator() throws {
         let run = makeRun(total: 10, succeeded: 5, failed: 1, completed: 8, successRate: 0.625)
-        let report = try TestExecutionReport(from: run, patterns: ErrorPatterns())
+        let report = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns())
         #expect(report.successRate == 0.625)
         #expect(report.avgTokensPerRequest == 1000.0 / 8)
     }
 
     @Test func rateWithinToleranceIsAcceptedAndBeyondIsRejected() throws {
-        _ = try TestExecutionReport(
+        _ = try TestExecutionReport.validated(
             from: makeRun(total: 3, succeeded: 2, failed: 1, successRate: 0.667), patterns: ErrorPatterns())
         let error = rejection {
-            _ = try TestExecutionReport(
+            _ = try TestExecutionReport.validated(
                 from: makeRun(total: 3, succeeded: 2, failed: 1, successRate: 0.668), patterns: ErrorPatterns())
         }
         #expect(error?.reason == .inconsistent)
@@ -70,7 +73,7 @@ struct RunResultConversionTests {
     @Test func countsExceedingTotalAreInconsistent() {
         let run = makeRun(
             total: 5, succeeded: 5, failed: 1, tasks: [TaskResult(taskID: "a", status: .succeeded, executionTime: 1)])
-        let error = rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }
+        let error = rejection { _ = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns()) }
         #expect(error?.reason == .inconsistent)
         #expect(error?.field == "statistics.total_tasks")
     }
@@ -79,29 +82,32 @@ struct RunResultConversionTests {
         var run = makeRun()
         run.statistics.totalCost = -1
         #expect(
-            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }
+            rejection { _ = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns()) }
                 == InputRejection(
                     .invalidValue, field: "statistics.total_cost", "statistics.total_cost must be ≥ 0, got -1"))
         run = makeRun()
         run.statistics.successRate = 1.5
         #expect(
-            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field
+            rejection { _ = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns()) }?.field
                 == "statistics.success_rate")
         run = makeRun()
         run.tasks = []
         #expect(
-            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field == "task_results")
+            rejection { _ = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns()) }?.field
+                == "task_results")
         run = makeRun()
         run.tasks[3].executionTime = -0.5
         #expect(
-            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field
+            rejection { _ = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns()) }?.field
                 == "task_results[3].execution_time")
         run = makeRun()
         run.runID = ""
-        #expect(rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field == "run_id")
+        #expect(
+            rejection { _ = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns()) }?.field == "run_id"
+        )
         run = makeRun(total: 0, succeeded: 0, tasks: [TaskResult(taskID: "a", status: .pending, executionTime: 0)])
         #expect(
-            rejection { _ = try TestExecutionReport(from: run, patterns: ErrorPatterns()) }?.field
+            rejection { _ = try TestExecutionReport.validated(from: run, patterns: ErrorPatterns()) }?.field
                 == "statistics.total_tasks")
     }
 }
@@ -139,7 +145,7 @@ struct PercentileTests {
             TaskResult(taskID: "b", status: .cancelled, executionTime: 0),
             TaskResult(taskID: "c", status: .succeeded, executionTime: 0.5),
         ]
-        let report = try TestExecutionReport(
+        let report = try TestExecutionReport.validated(
             from: makeRun(total: 3, succeeded: 2, cancelled: 1, tasks: tasks), patterns: ErrorPatterns())
         #expect(report.p95ResponseTimeMs == 500)  // n = 2: ⌊1.9⌋ = 1
         #expect(report.p99ResponseTimeMs == 500)
@@ -202,7 +208,7 @@ struct ErrorClassificationTests {
 @Suite("Legacy baseline metrics (contract 2.3)")
 struct LegacyConversionTests {
     @Test func halfWithOneTestRoundsToEvenZero() throws {
-        let report = try TestExecutionReport(legacy: LegacyBaselineMetrics(successRate: 0.5))
+        let report = try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(successRate: 0.5))
         #expect(report.totalTests == 1)
         #expect(report.successfulTests == 0)
         #expect(report.failedTests == 1)
@@ -213,28 +219,34 @@ struct LegacyConversionTests {
 
     @Test func roundHalfToEven() throws {
         #expect(
-            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 5, successRate: 0.5)).successfulTests == 2
+            try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(totalTests: 5, successRate: 0.5))
+                .successfulTests == 2
         )
         #expect(
-            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 7, successRate: 0.5)).successfulTests == 4
+            try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(totalTests: 7, successRate: 0.5))
+                .successfulTests == 4
         )
         #expect(
-            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 3, successRate: 0.5)).successfulTests == 2
+            try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(totalTests: 3, successRate: 0.5))
+                .successfulTests == 2
         )
         #expect(
-            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 10, successRate: 0.25)).successfulTests
+            try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(totalTests: 10, successRate: 0.25))
+                .successfulTests
                 == 2)
         #expect(
-            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 10, successRate: 0.35)).successfulTests
+            try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(totalTests: 10, successRate: 0.35))
+                .successfulTests
                 == 4)
         // 3 × 0.7 is 2.0999999999999996 in binary: Python's round gives 2, and so must we.
         #expect(
-            try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 3, successRate: 0.7)).successfulTests == 2
+            try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(totalTests: 3, successRate: 0.7))
+                .successfulTests == 2
         )
     }
 
     @Test func recomputesRateAndMapsFields() throws {
-        let report = try TestExecutionReport(
+        let report = try TestExecutionReport.validated(
             legacy: LegacyBaselineMetrics(
                 workflowID: "wf", runID: "r", totalTests: 3, successRate: 0.7, avgResponseTime: 1.25,
                 totalTokens: 300, avgTokens: 100, totalCost: 0.3, avgCost: 0.1))
@@ -249,13 +261,17 @@ struct LegacyConversionTests {
 
     @Test func rejectsOutOfRange() {
         #expect(
-            rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(successRate: 1.2)) }?.field
+            rejection { _ = try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(successRate: 1.2)) }?.field
                 == "success_rate")
         #expect(
-            rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(totalTests: 0, successRate: 1)) }?
-                .field == "total_tests")
+            rejection {
+                _ = try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(totalTests: 0, successRate: 1))
+            }?
+            .field == "total_tests")
         #expect(
-            rejection { _ = try TestExecutionReport(legacy: LegacyBaselineMetrics(successRate: 1, avgCost: -1)) }?.field
+            rejection {
+                _ = try TestExecutionReport.validated(legacy: LegacyBaselineMetrics(successRate: 1, avgCost: -1))
+            }?.field
                 == "avg_cost")
     }
 }
