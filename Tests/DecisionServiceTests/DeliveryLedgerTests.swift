@@ -177,7 +177,7 @@ struct DeliveryLedgerTests {
 @Suite("State bounds the service sets")
 struct StateBoundsTests {
     @Test func theServiceKeepsTwoMillionIdsAndOneHundredThousandWorkflowsPerPartition() {
-        // README: "bounded by the retention and by 2,000,000 ids per partition" and "100,000 workflows per
+        // docs/operations.md: "bounded by the retention and by 2,000,000 ids per partition" and "100,000 workflows per
         // partition"; PartitionStateTests prove the bounds work, this proves the service sets them.
         let settings = ServiceSettings(bootstrapServers: "unused:9092")
         #expect(settings.stateCapacityPerPartition == 2_000_000)

@@ -167,7 +167,7 @@ struct EndpointTests {
             let huge = try #require(RawConnection(host: "127.0.0.1", port: port))
             huge.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 100_000))\r\n\r\n")
             #expect(!huge.response().hasPrefix("HTTP/1.1 200"))
-            // The README's limits: 16 KiB of headers (8 KiB a field) pass, more do not.
+            // The limits docs/operations.md gives: 16 KiB of headers (8 KiB a field) pass, more do not.
             let field = String(repeating: "a", count: 6 * 1024)
             let within = try #require(RawConnection(host: "127.0.0.1", port: port))
             within.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: \(field)\r\nX-B: \(field)\r\n\r\n")

@@ -365,7 +365,7 @@ struct FaultInjectionTests {
         expectExactlyOnce((decisions, deadLetters), stream, "\(fault): ")
     }
 
-    /// The in-flight bound (README: 20,000 outputs or 64 MiB by default; 40 outputs here): with the
+    /// The in-flight bound (docs/operations.md: 20,000 outputs or 64 MiB by default; 40 outputs here): with the
     /// decisions' leader down, outputs pile up to the bound and no further, the service stops fetching,
     /// and once the leader is back consumption resumes and every run is decided exactly once.
     @Test func theInFlightBoundHoldsWhileOutputsCannotBeDeliveredAndConsumptionResumes() async throws {

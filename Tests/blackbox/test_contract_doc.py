@@ -54,13 +54,26 @@ def test_every_schema_field_is_on_the_page_and_every_field_on_the_page_is_in_a_s
         assert documented - fields == set(), f"{name}: fields on the page that the schema does not have"
 
 
+def anchors(page):
+    """The anchors of a Markdown page's headings, as GitHub makes them."""
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", page.read_text(), re.M)}
+
+
 def test_documents_named_by_the_readme_and_the_contract_exist():
-    for page in (ROOT / "README.md", DOC):
-        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text()):
+    pages = [ROOT / "README.md", ROOT / "RELIABILITY.md", ROOT / "BENCHMARKS.md", *sorted((ROOT / "docs").glob("*.md"))]
+    checked = 0
+    for page in pages:
+        for target, fragment in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", page.read_text()):
             if target.startswith("http"):
                 continue
-            assert (page.parent / target).resolve().exists(), f"{page.name} links to {target}, which is not in the repository"
-    assert "../shared" not in (ROOT / "README.md").read_text()
+            path = (page.parent / target).resolve() if target else page
+            assert path.exists(), f"{page.name} links to {target}, which is not in the repository"
+            if fragment and path.suffix == ".md":
+                assert fragment in anchors(path), f"{page.name} links to {target}#{fragment}, a section that does not exist"
+            checked += 1
+    assert checked > 40, f"only {checked} links found"
+    for page in pages:
+        assert "../shared" not in page.read_text(), f"{page.name} points outside the repository"
 
 
 def test_help_points_inside_the_repository():

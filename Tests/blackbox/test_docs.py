@@ -1,11 +1,17 @@
-"""The documentation's promises about the tests: every test README.md, RELIABILITY.md and BENCHMARKS.md name
-exists (and a `-k` expression selects something), every README section is in the README's table of what
-the tests prove, and the layers of the Layout section depend one way."""
+"""The documentation's promises about the tests: every test the README, the pages in docs/, RELIABILITY.md and
+BENCHMARKS.md name exists (and a `-k` expression selects something), every section of those pages is in
+docs/development.md's table of what the tests prove, the layers of the Layout section depend one way, and no
+function in Sources is longer than 70 lines."""
 import pathlib
 import re
+import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-DOCS = ["README.md", "RELIABILITY.md", "BENCHMARKS.md"]
+# The pages whose sections the table of what the tests prove covers (the contract is checked field by field
+# against the schemas instead), and every page whose test names are checked.
+SECTION_PAGES = ["README.md", "docs/operations.md", "docs/rules.md", "docs/contract-notes.md", "docs/development.md"]
+DOCS = SECTION_PAGES + ["RELIABILITY.md", "BENCHMARKS.md"]
+TABLE_PAGE = ROOT / "docs" / "development.md"
 
 
 def swift_tests():
@@ -72,19 +78,31 @@ def test_every_test_the_docs_name_exists():
     assert not problems, "\n".join(problems)
 
 
-def test_every_section_of_the_readme_is_in_this_table():
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("\n## What the tests prove\n", 1)[1]
-    headings = re.findall(r"^#{2,3} (.+)$", readme.split("\n## What the tests prove\n", 1)[0], re.M)
+def anchor(heading):
+    """GitHub's anchor of a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
 
-    def anchor(heading):
-        return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
 
-    linked = set(re.findall(r"^\| \[[^\]]+\]\(#([^)]+)\)", table, re.M))
+def test_every_section_of_the_docs_is_in_this_table():
+    table = TABLE_PAGE.read_text().split("\n## What the tests prove\n", 1)[1]
+    sections = set()
+    for page in SECTION_PAGES:
+        text = (ROOT / page).read_text().split("\n## What the tests prove\n", 1)[0]
+        headings = re.findall(r"^#{2,3} (.+)$", text, re.M) or re.findall(r"^# (.+)$", text, re.M)
+        sections |= {((ROOT / page).resolve(), anchor(heading)) for heading in headings}
+    linked = {
+        ((TABLE_PAGE.parent / target).resolve() if target else TABLE_PAGE.resolve(), fragment)
+        for target, fragment in re.findall(r"^\| \[[^\]]+\]\(([^)#]*)#([^)]+)\)", table, re.M)
+    }
     assert linked, "the table links its sections"
-    missing = [heading for heading in headings if anchor(heading) not in linked]
-    assert not missing, f"README sections without a row in 'What the tests prove': {missing}"
-    assert linked <= {anchor(heading) for heading in headings}, "every row links a section that exists"
+    missing = sorted(f"{path.name}#{fragment}" for path, fragment in sections - linked)
+    assert not missing, f"sections without a row in 'What the tests prove': {missing}"
+    assert linked <= sections, f"rows that link no section: {sorted(f'{p.name}#{f}' for p, f in linked - sections)}"
+
+
+def test_no_function_in_sources_is_longer_than_70_lines():
+    result = subprocess.run([str(ROOT / "scripts" / "check-function-length"), "70"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # What each target may import of the project's own targets (README, Layout).

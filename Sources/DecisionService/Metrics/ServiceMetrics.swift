@@ -19,7 +19,7 @@ public final class ServiceMetrics: Sendable {
     ]
 
     /// Every metric the service exports, with its HELP text. Names, labels and types are a public
-    /// interface (dashboards, alerts): change them only with the README and `deploy/`.
+    /// interface (dashboards, alerts): change them only with docs/operations.md and `deploy/`.
     static let catalog: [String: String] = [
         "optimizer_decider_messages_consumed_total": "Input messages consumed, by input partition.",
         "optimizer_decider_decisions_total":

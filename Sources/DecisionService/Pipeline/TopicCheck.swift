@@ -21,7 +21,7 @@ struct TopicCheck {
                     counts[topic] = try await consumer.partitionCount(topic: topic, timeout: .seconds(1))
                 } catch let error as KafkaError where error.isUnknownTopicOrPartition {
                     throw ServiceError(
-                        "topic \(topic) does not exist on \(settings.kafka.bootstrapServers); create it first (see README: topics)"
+                        "topic \(topic) does not exist on \(settings.kafka.bootstrapServers); create it first (see docs/operations.md: Troubleshooting)"
                     )
                 } catch {
                     guard ContinuousClock.now < deadline else {
