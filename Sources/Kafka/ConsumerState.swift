@@ -16,5 +16,9 @@ final class ConsumerState: @unchecked Sendable {
     /// names the protocol in a rebalance.
     var cooperative = true
     var waker: QueueWaker?
+    /// Set by the close, first thing on the thread: a rebalance from then on is the close's own.
+    var closing = false
+    /// Partitions assigned while closing, whose hook was not called (nor will their revocation's be).
+    var unannounced = Set<TopicPartition>()
     var destroyed = false
 }

@@ -34,22 +34,11 @@ extension KafkaConsumer {
         }
         let cooperative = state.cooperative
         state.generation &+= 1
-        func callHook(_ kind: RebalanceEvent.Kind) {
+        func callHook(_ kind: RebalanceEvent.Kind, _ partitions: [TopicPartition]) {
             guard let hook, !partitions.isEmpty else { return }
-            let done = LockedFlag()
-            let event = RebalanceEvent(kind: kind, partitions: partitions)
-            Task {
-                await hook(event)
-                done.set()
-                thread.wakeServe()
-            }
-            let deadline = ContinuousClock.now + hookTimeout
-            thread.serve(until: { done.isSet || ContinuousClock.now >= deadline })
-            if !done.isSet {
-                logger.error(
-                    "the rebalance hook did not finish within \(hookTimeout) (\(kind)); the rebalance goes on without it"
-                )
-            }
+            runHook(
+                hook, RebalanceEvent(kind: kind, partitions: partitions), timeout: hookTimeout, thread: thread,
+                logger: logger)
         }
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
@@ -65,12 +54,19 @@ extension KafkaConsumer {
                 state.assigned = Set(partitions)
             }
             logger.info("partitions assigned: \(partitions.map(\.description).joined(separator: ", "))")
-            callHook(.assigned)
+            if state.closing {
+                // An assignment that arrives while the consumer closes is given back at once: the hook
+                // would restore state for partitions nobody will consume. Nor is their revocation announced.
+                state.unannounced.formUnion(partitions)
+            } else {
+                callHook(.assigned, partitions)
+            }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(rk) != 0
             logger.info(
                 "partitions \(lost ? "lost" : "revoked"): \(partitions.map(\.description).joined(separator: ", "))")
-            callHook(lost ? .lost : .revoked)
+            callHook(lost ? .lost : .revoked, partitions.filter { !state.unannounced.contains($0) })
+            state.unannounced.subtract(partitions)
             if cooperative {
                 if let error = rd_kafka_incremental_unassign(rk, list) {
                     logger.error("\(KafkaError(consuming: error, "incremental unassign"))")
@@ -84,6 +80,27 @@ extension KafkaConsumer {
             logger.error("rebalance failed: \(String(cString: rd_kafka_err2str(err)))")
             rd_kafka_assign(rk, nil)
             state.assigned = []
+        }
+    }
+
+    /// Runs the hook for one event while this thread keeps serving jobs (the hook may need the consumer),
+    /// for at most `timeout`: past it the rebalance goes on without it.
+    private static func runHook(
+        _ hook: @escaping RebalanceHook, _ event: RebalanceEvent, timeout: Duration, thread: KafkaThread,
+        logger: Logger
+    ) {
+        let done = LockedFlag()
+        Task {
+            await hook(event)
+            done.set()
+            thread.wakeServe()
+        }
+        let deadline = ContinuousClock.now + timeout
+        thread.serve(until: { done.isSet || ContinuousClock.now >= deadline })
+        if !done.isSet {
+            logger.error(
+                "the rebalance hook did not finish within \(timeout) (\(event.kind)); the rebalance goes on without it"
+            )
         }
     }
 }

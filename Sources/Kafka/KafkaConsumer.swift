@@ -74,6 +74,7 @@ public final class KafkaConsumer: Sendable {
             let state = state
             let opaque = opaque
             thread.submit {
+                state.closing = true
                 rd_kafka_consumer_close(handle.pointer)
                 Self.destroy(handle: handle, state: state, opaque: opaque)
             }
@@ -197,6 +198,7 @@ public final class KafkaConsumer: Sendable {
         let released = released
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             thread.submit {
+                state.closing = true
                 // The queue-based close keeps serving this thread's jobs (a revoke hook may commit) and
                 // cannot be cut short by a wake-up the way the blocking close can.
                 let rk = handle.pointer
