@@ -120,9 +120,23 @@ enum DecisionField {
     static let variant = "variant"
     static let variantComparison = "variant_comparison"
 
+    /// A reason's or a regression's members.
+    enum Finding {
+        static let code = "code"
+        static let observed = "observed"
+        static let threshold = "threshold"
+        static let baseline = "baseline"
+        static let message = "message"
+    }
+
     /// A `variant_comparison`'s members.
     enum Comparison {
         static let variant = "variant"
         static let baselineVariant = "baseline_variant"
+        static let successRate = "success_rate"
+        static let pValue = "p_value"
+        static let avgResponseTimeMs = "avg_response_time_ms"
+        static let ratio = "ratio"
+        static let verdict = "verdict"
     }
 }

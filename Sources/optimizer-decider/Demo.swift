@@ -87,11 +87,11 @@ struct Demo: AsyncParsableCommand {
     }
 
     /// Everything on the decisions and dead-letter topics, read with a fresh consumer.
-    private func readBack(_ bootstrap: String, logger: Logger) async throws -> ([JSONObject], [[String: String]]) {
+    private func readBack(_ bootstrap: String, logger: Logger) async throws -> ([DecisionDigest], [[String: String]]) {
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(bootstrapServers: bootstrap).forManualAssignment,
             groupID: "demo-reader", logger: logger)
-        var decisions: [JSONObject] = []
+        var decisions: [DecisionDigest] = []
         var deadLetters: [[String: String]] = []
         do {
             var reader = try await PartitionReader.upToHighWatermarks(
@@ -100,7 +100,7 @@ struct Demo: AsyncParsableCommand {
                 }, on: consumer)
             for message in try await reader.readToEnd(within: .seconds(30)) {
                 if message.topic == "optimizer-decisions" {
-                    if case let .object(object)? = try? JSONParser.parse(message.value) { decisions.append(object) }
+                    if let decision = DecisionDigest.parse(message.value) { decisions.append(decision) }
                 } else {
                     deadLetters.append(
                         Dictionary(
@@ -116,55 +116,36 @@ struct Demo: AsyncParsableCommand {
         return (decisions, deadLetters)
     }
 
-    private func printSummary(decisions: [JSONObject], deadLetters: [[String: String]], duplicates: Int) {
-        func string(_ object: JSONObject, _ key: String) -> String {
-            if case let .string(text)? = object[key] { return text }
-            return "-"
-        }
+    private func printSummary(decisions: [DecisionDigest], deadLetters: [[String: String]], duplicates: Int) {
         print("\ndecisions on optimizer-decisions: \(decisions.count) (duplicates suppressed: \(duplicates))\n")
         let header = [
             "workflow", "runs", "optimize", "clarity", "efficiency", "structure", "regressions", "top reasons",
         ]
         var rows: [[String]] = []
-        let byWorkflow = Dictionary(grouping: decisions) { string($0, "workflow_id") }
+        let byWorkflow = Dictionary(grouping: decisions, by: \.workflowID)
         for workflow in byWorkflow.keys.sorted() {
             let group = byWorkflow[workflow]!
-            let optimize = group.filter { $0["should_optimize"] == .bool(true) }
-            let strategies = Dictionary(grouping: optimize) { string($0, "strategy") }.mapValues(\.count)
+            let optimize = group.filter(\.shouldOptimize)
+            let strategies = Dictionary(grouping: optimize) { $0.strategy ?? "-" }.mapValues(\.count)
             var reasons: [String: Int] = [:]
-            var regressions = 0
-            for decision in group {
-                if case let .array(list)? = decision["reasons"] {
-                    for case let .object(reason) in list { reasons[string(reason, "code"), default: 0] += 1 }
-                }
-                if case let .array(list)? = decision["regressions"] { regressions += list.count }
-            }
+            for reason in group.flatMap(\.reasons) { reasons[reason.code, default: 0] += 1 }
             let top = reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(2).map {
                 "\($0.key) ×\($0.value)"
             }.joined(separator: ", ")
             rows.append([
                 workflow, String(group.count), String(optimize.count), String(strategies["clarity_focus"] ?? 0),
                 String(strategies["efficiency_focus"] ?? 0), String(strategies["structure_focus"] ?? 0),
-                String(regressions), top.isEmpty ? "-" : top,
+                String(group.reduce(0) { $0 + $1.regressions.count }), top.isEmpty ? "-" : top,
             ])
         }
         printTable(header, rows)
-        let regressed = decisions.filter {
-            if case let .array(list)? = $0["regressions"] { return !list.isEmpty } else { return false }
-        }
-        if let example = regressed.last(where: { string($0, "workflow_id") == "wf-degrading" }) ?? regressed.last,
-            case let .array(list)? = example["regressions"], case let .object(first)? = list.first
+        let regressed = decisions.filter { !$0.regressions.isEmpty }
+        if let example = regressed.last(where: { $0.workflowID == "wf-degrading" }) ?? regressed.last,
+            let first = example.regressions.first
         {
             // Rounded here: the decision's own message carries the unrounded mean, byte for byte as decided.
-            func rounded(_ value: JSONValue?) -> String {
-                switch value {
-                case let .double(number)?: String(format: "%.3g", number)
-                case let .integer(number)?: String(number)
-                default: "-"
-                }
-            }
             print(
-                "\nexample regression (\(string(example, "workflow_id")) \(string(example, "run_id"))): \(string(first, "code")), \(rounded(first["observed"])) against a baseline mean of \(rounded(first["baseline"]))"
+                "\nexample regression (\(example.workflowID) \(example.runID)): \(first.code), \(Self.rounded(first.observed)) against a baseline mean of \(Self.rounded(first.reference))"
             )
         }
         printVariants(decisions)
@@ -181,33 +162,23 @@ struct Demo: AsyncParsableCommand {
         )
     }
 
+    private static func rounded(_ value: Double?) -> String {
+        value.map { String(format: "%.3g", $0) } ?? "-"
+    }
+
     /// Each workflow that named variants: its variants with their runs, and its latest comparison.
-    private func printVariants(_ decisions: [JSONObject]) {
-        func string(_ value: JSONValue?) -> String {
-            switch value {
-            case let .string(text)?: text
-            case let .double(number)?: String(format: "%.3g", number)
-            case let .integer(number)?: String(number)
-            default: "-"
-            }
-        }
-        let withVariant = decisions.filter { if case .string? = $0["variant"] { true } else { false } }
+    private func printVariants(_ decisions: [DecisionDigest]) {
+        let withVariant = decisions.filter { $0.variant != nil }
         guard !withVariant.isEmpty else { return }
         print("\nvariants (contract 3.3): the latest comparison of each workflow")
         var rows: [[String]] = []
-        for (workflow, group) in Dictionary(grouping: withVariant, by: { string($0["workflow_id"]) }).sorted(by: {
-            $0.key < $1.key
-        }) {
-            let counts = Dictionary(grouping: group, by: { string($0["variant"]) }).mapValues(\.count)
-            guard case let .object(latest)? = group.last?["variant_comparison"] else { continue }
-            var pValue = "-"
-            var latency = "-"
-            if case let .object(rate)? = latest["success_rate"] { pValue = string(rate["p_value"]) }
-            if case let .object(mean)? = latest["avg_response_time_ms"] { latency = string(mean["ratio"]) }
+        for (workflow, group) in Dictionary(grouping: withVariant, by: \.workflowID).sorted(by: { $0.key < $1.key }) {
+            let counts = Dictionary(grouping: group) { $0.variant ?? "-" }.mapValues(\.count)
+            guard let latest = group.last?.comparison else { continue }
             rows.append([
                 workflow, counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
-                "\(string(latest["variant"])) vs \(string(latest["baseline_variant"]))", string(latest["verdict"]),
-                pValue, latency,
+                "\(latest.variant) vs \(latest.baselineVariant ?? "-")", latest.verdict,
+                Self.rounded(latest.successRatePValue), Self.rounded(latest.latencyRatio),
             ])
         }
         printTable(["workflow", "variants (runs)", "latest", "verdict", "success p-value", "latency ratio"], rows)
