@@ -5,8 +5,12 @@ import Foundation
 import WireFormat
 
 /// Micro-benchmarks of the decision path on one core: decode, score, encode, and all three together
-/// (what `run` does per message), over a generated 20-task executor run result (~3.5 KB).
+/// (what `run` does per message), over generated executor run results (20 tasks, ~3.5 KB, by default).
 /// Usage: DecisionBenchmarks [seconds per benchmark, default 2] [name filter] [tasks per run, default 20]
+///    or: DecisionBenchmarks [--seconds S] [--only NAME] [--tasks T] [--iterations N]
+/// With `--iterations N` each selected benchmark runs exactly N calls after its setup, no warm-up and no
+/// clock: callgrind over two N's then gives the instructions of one call (the difference over the
+/// difference in N), whatever the functions inside are called.
 
 /// Resident set size of this process, from /proc (kB → bytes).
 func residentBytes(_ field: String = "VmRSS") -> Int {
@@ -17,15 +21,64 @@ func residentBytes(_ field: String = "VmRSS") -> Int {
     return 0
 }
 
-let tasksPerRun = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 20 : 20
+/// The command line, in either form of the usage above.
+struct Options {
+    var seconds = 2.0
+    var only: String?
+    var tasks = 20
+    var iterations: Int?
+
+    init(_ arguments: [String]) {
+        guard arguments.first?.hasPrefix("--") == true else {
+            if arguments.count > 0 { seconds = Double(arguments[0]) ?? seconds }
+            if arguments.count > 1 { only = arguments[1] }
+            if arguments.count > 2 { tasks = Int(arguments[2]) ?? tasks }
+            return
+        }
+        var rest = arguments[...]
+        while let flag = rest.popFirst() {
+            guard let value = rest.popFirst() else { Self.fail("\(flag) needs a value") }
+            switch flag {
+            case "--seconds":
+                guard let number = Double(value), number > 0 else { Self.fail("--seconds takes a positive number") }
+                seconds = number
+            case "--only": only = value
+            case "--tasks": tasks = Self.positive(value, flag)
+            case "--iterations": iterations = Self.positive(value, flag)
+            default:
+                Self.fail(
+                    "unknown option \(flag); see the usage at the top of Benchmarks/DecisionBenchmarks/main.swift")
+            }
+        }
+    }
+
+    static func positive(_ value: String, _ flag: String) -> Int {
+        guard let number = Int(value), number > 0 else { fail("\(flag) takes a positive integer, got \(value)") }
+        return number
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("DecisionBenchmarks: \(message)\n".utf8))
+        exit(2)
+    }
+}
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+let tasksPerRun = options.tasks
 
 func corpus(count: Int) -> [[UInt8]] { (0..<count).map { benchmarkRunResult($0, tasks: tasksPerRun) } }
 
-/// Only benchmarks whose name contains this (second argument), e.g. for profiling one of them.
-let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : nil
+/// Only benchmarks whose name contains this, e.g. for profiling one of them.
+let only = options.only
 
 func measure(_ name: String, seconds: Double, items: Int, _ body: (Int) -> Int) {
     if let only, !name.contains(only) { return }
+    if let iterations = options.iterations {
+        var sink = 0
+        for i in 0..<iterations { sink &+= body(i % items) }
+        print(String(format: "%-28@ %12d calls", name as NSString, iterations), "(sink \(sink & 1))")
+        return
+    }
     var sink = 0
     for i in 0..<min(items, 1000) { sink &+= body(i) }  // warm-up
     var operations = 0
@@ -42,7 +95,7 @@ func measure(_ name: String, seconds: Double, items: Int, _ body: (Int) -> Int) 
     print(String(format: "%-28@ %12.0f ops/s %10.2f µs/op", name as NSString, rate, 1e6 / rate), "(sink \(sink & 1))")
 }
 
-let seconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 2 : 2
+let seconds = options.seconds
 let messages = corpus(count: 10_000)
 print(
     "corpus: \(messages.count) executor run results of \(tasksPerRun) tasks, \(messages.map(\.count).reduce(0, +) / messages.count) bytes on average"
