@@ -9,6 +9,10 @@ public enum DecisionOutcome: Sendable {
     case duplicate(DecisionKey)
     /// A message that cannot be decided: it goes to the dead letters.
     case rejected(InputRejection)
+    /// A message that cannot be decided and whose dead letter is already on the dead-letter topic (a
+    /// redelivery after a restart; only the service's state store, which restores dead letters, says so):
+    /// nothing is written again.
+    case rejectedBefore(InputRejection)
 }
 
 /// The one path from message bytes to a decision, shared by `score`, `run` and `replay`: decode, look the

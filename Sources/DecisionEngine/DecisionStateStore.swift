@@ -79,9 +79,18 @@ public actor DecisionStateStore {
             if expired.insert(input.partition).inserted { partitions[input.partition]!.expire(nowMs: nowMs) }
             let source = MessageSource(
                 topic: input.topic, partition: input.partition, offset: input.offset, timestampMs: input.timestampMs)
-            let outcome = input.value.withUnsafeBytes { bytes in
+            var outcome = input.value.withUnsafeBytes { bytes in
                 decider.process(
                     bytes, source: source, nowMs: nowMs, state: &partitions[input.partition]!, scratch: scratch)
+            }
+            if case let .rejected(rejection) = outcome {
+                // One dead letter per message: a redelivered bad message whose dead letter was written
+                // (before a crash, read back by the restore) is not dead-lettered again.
+                if partitions[input.partition]!.hasDeadLetter(forOffset: input.offset) {
+                    outcome = .rejectedBefore(rejection)
+                } else {
+                    partitions[input.partition]!.recordDeadLetter(forOffset: input.offset)
+                }
             }
             results.append(outcome)
         }

@@ -21,6 +21,10 @@ public struct PartitionState: Sendable {
     private var expiryStart = 0
     private var workflows: [String: WorkflowState] = [:]
     private var decisionsRecorded = 0
+    /// Input offsets whose dead letter is written, oldest first, at most `capacity` of them.
+    private var deadLettered: Set<Int64> = []
+    private var deadLetterOrder: [Int64] = []
+    private var deadLetterStart = 0
 
     /// What is kept of one workflow, forgotten together.
     struct WorkflowState: Sendable {
@@ -80,6 +84,26 @@ public struct PartitionState: Sendable {
         }
         if workflows.count > maximumWorkflows { forgetLeastRecentWorkflows() }
         while decided.count > capacity { dropOldest() }
+    }
+
+    /// Whether the message at `offset` of this partition already has its dead letter on the DLQ.
+    public func hasDeadLetter(forOffset offset: Int64) -> Bool { deadLettered.contains(offset) }
+
+    public var deadLetterCount: Int { deadLettered.count }
+
+    /// Remembers that the message at `offset` has its dead letter (written now, or read back from the DLQ);
+    /// beyond `capacity` the oldest is forgotten.
+    public mutating func recordDeadLetter(forOffset offset: Int64) {
+        guard deadLettered.insert(offset).inserted else { return }
+        deadLetterOrder.append(offset)
+        while deadLettered.count > capacity, deadLetterStart < deadLetterOrder.count {
+            deadLettered.remove(deadLetterOrder[deadLetterStart])
+            deadLetterStart += 1
+        }
+        if deadLetterStart > 1024 && deadLetterStart * 2 > deadLetterOrder.count {
+            deadLetterOrder.removeFirst(deadLetterStart)
+            deadLetterStart = 0
+        }
     }
 
     /// Records a decision read back from the decisions topic, made at `atMs`, exactly as deciding it did

@@ -22,6 +22,13 @@ public struct StateRestore {
         states = Dictionary(uniqueKeysWithValues: partitions.map { ($0, template) })
     }
 
+    /// Applies one dead letter read back from `partition`'s dead-letter partition: the input offset its
+    /// `dlq-source-offset` header names (the caller checks it is of this input topic and partition).
+    public mutating func applyDeadLetter(sourceOffset: Int64, partition: Int32) {
+        recordsRead += 1
+        states[partition]?.recordDeadLetter(forOffset: sourceOffset)
+    }
+
     /// Applies one record of `partition`'s decisions, written at `timestampMs` (`nil`: now).
     public mutating func apply(_ bytes: [UInt8], partition: Int32, timestampMs: Int64?) {
         recordsRead += 1

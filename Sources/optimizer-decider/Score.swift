@@ -65,6 +65,9 @@ struct Score: ParsableCommand {
                     stdout.write([0x0A])
                 case .duplicate:
                     counts.duplicates += 1
+                case .rejectedBefore:
+                    // Only the service's state store, which reads dead letters back, answers this.
+                    break
                 case let .rejected(rejection):
                     counts.rejected += 1
                     stderr.write(DeadLetterLine.encode(rejection, file: name, line: lineNumber, value: line))

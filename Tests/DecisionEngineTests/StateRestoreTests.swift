@@ -73,3 +73,53 @@ struct StateRestoreTests {
         #expect(decided.isEmpty, "every run the restore read back is a duplicate")
     }
 }
+
+@Suite("Dead letters once: a redelivered bad message")
+struct DeadLetterOnceTests {
+    static let bad = Array(#"{"schema":"optimizer.test_execution_report/v1","workflow_id":"wf"}"#.utf8)
+
+    func input(offset: Int64, _ value: [UInt8] = bad) -> EngineInput {
+        EngineInput(topic: "executor-results", partition: 0, offset: offset, timestampMs: nil, value: value)
+    }
+
+    @Test func aDeadLetterReadBackIsNotWrittenAgain() async {
+        let store = DecisionStateStore(
+            decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 100)
+        var restore = store.beginRestore([0], nowMs: 0)
+        restore.applyDeadLetter(sourceOffset: 7, partition: 0)
+        restore.applyDeadLetter(sourceOffset: 9, partition: 3)  // not being restored: ignored
+        await store.install(restore.states)
+        let outcomes = await store.process([input(offset: 7), input(offset: 8), input(offset: 8)], nowMs: 0)
+        guard case .rejectedBefore(let first)? = outcomes[0] else {
+            Issue.record("offset 7's dead letter was read back: \(String(describing: outcomes[0]))")
+            return
+        }
+        #expect(first.reason == .missingField, "the rejection is still named")
+        guard case .rejected? = outcomes[1], case .rejectedBefore? = outcomes[2] else {
+            Issue.record("offset 8: dead-lettered once, then known: \(outcomes)")
+            return
+        }
+    }
+
+    @Test func theDeadLettersKeptAreBoundedByTheCapacity() {
+        var state = PartitionState(retentionMs: nil, capacity: 3, historyWindow: 1)
+        for offset in Int64(0)..<2000 { state.recordDeadLetter(forOffset: offset) }
+        #expect(state.deadLetterCount == 3)
+        #expect(state.hasDeadLetter(forOffset: 1999) && state.hasDeadLetter(forOffset: 1997))
+        #expect(!state.hasDeadLetter(forOffset: 1996), "the oldest go first")
+    }
+
+    @Test func aDeadLetterNamesItsSourceByHeaders() {
+        func headers(_ values: [String: String]) -> (String) -> [UInt8]? { { values[$0].map { Array($0.utf8) } } }
+        let ours = headers([
+            "dlq-source-topic": "executor-results", "dlq-source-partition": "2", "dlq-source-offset": "41",
+        ])
+        #expect(DeadLetterHeaders.sourceOffset(topic: "executor-results", partition: 2, header: ours) == 41)
+        #expect(DeadLetterHeaders.sourceOffset(topic: "executor-results", partition: 1, header: ours) == nil)
+        #expect(DeadLetterHeaders.sourceOffset(topic: "other", partition: 2, header: ours) == nil)
+        #expect(
+            DeadLetterHeaders.sourceOffset(
+                topic: "executor-results", partition: 2,
+                header: headers(["dlq-source-topic": "executor-results", "dlq-source-partition": "2"])) == nil)
+    }
+}

@@ -96,6 +96,7 @@ struct DeciderTests {
             case .decided?: "decided"
             case .duplicate?: "duplicate"
             case let .rejected(rejection)?: rejection.reason.rawValue
+            case let .rejectedBefore(rejection)?: "again: \(rejection.reason.rawValue)"
             case nil: "not owned"
             }
         }

@@ -117,6 +117,11 @@ struct EndpointTests {
             readiness.assigning([0, 2])
             readiness.restored([0])
             #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: restoring partitions [2]\n"))
+            readiness.restoring(remaining: [2: 120_000, 0: 5])
+            #expect(
+                RawConnection.get("/readyz", port: port).hasSuffix(
+                    "not ready: restoring partitions [2], 120000 records left to read\n"),
+                "a restored partition's count is not part of what is left")
             readiness.restored([2])
             #expect(RawConnection.get("/readyz", port: port).hasSuffix("ready: partitions [0, 2]\n"))
             stop.begin()
@@ -261,6 +266,8 @@ struct MetricsTests {
         metrics.deadLetters[.wrongType]!.increment(by: 2)
         metrics.variantVerdicts[.improved]!.increment()
         metrics.processing.recordNanoseconds(3_000_000)
+        metrics.recordRestore(partition: 1, read: 0, remaining: 9)
+        metrics.recordRestore(partition: 1, read: 4, remaining: 5)
         let text = String(decoding: metrics.render(), as: UTF8.self)
         for name in ServiceMetrics.catalog.keys {
             #expect(text.contains("# HELP \(name) "), "\(name)")
@@ -268,6 +275,8 @@ struct MetricsTests {
         }
         #expect(text.contains("optimizer_decider_messages_consumed_total{partition=\"1\"} 3"))
         #expect(text.contains("optimizer_decider_consumer_lag{partition=\"1\"} 7"))
+        #expect(text.contains("optimizer_decider_restore_records_total{partition=\"1\"} 4"))
+        #expect(text.contains("optimizer_decider_restore_remaining_records{partition=\"1\"} 5"))
         #expect(text.contains("optimizer_decider_dead_letters_total{reason=\"wrong_type\"} 2"))
         #expect(
             text.contains("optimizer_decider_dead_letters_total{reason=\"too_large\"} 0"), "every reason from the start"
@@ -280,7 +289,9 @@ struct MetricsTests {
         #expect(text.contains("optimizer_decider_processing_seconds_bucket{le=\"0.0025\"} 0"))
         #expect(text.contains("optimizer_decider_processing_seconds_count 1"))
         metrics.forgetLag(partitions: [1])
-        #expect(!String(decoding: metrics.render(), as: UTF8.self).contains("optimizer_decider_consumer_lag{"))
+        let after = String(decoding: metrics.render(), as: UTF8.self)
+        #expect(!after.contains("optimizer_decider_consumer_lag{"))
+        #expect(!after.contains("optimizer_decider_restore_remaining_records{"), "a revoked partition has nothing left")
     }
 }
 

@@ -164,3 +164,25 @@ def test_counts_are_capped_at_2_to_the_53():
     result = run_cli("score", input_bytes=(huge + "\n").encode())
     assert result.returncode == 0 and json_lines(result.stdout) == []
     assert json_lines(result.stderr)[0]["dlq_reason"] == "invalid_value"
+
+
+def test_a_dlq_with_fewer_partitions_than_the_input_is_at_least_once_said_at_startup(tmp_path):
+    broker = MockBroker(topics=["executor-results:3", "optimizer-decisions:3", "executor-results.dlq:1"])
+    try:
+        service = Service(broker.bootstrap, tmp_path)
+        warnings = [line for line in service.output().splitlines() if "dead-letter topic executor-results.dlq has 1 partitions" in line]
+        assert len(warnings) == 1, service.output()
+        assert "at-least-once" in warnings[0] and "at least as many partitions for exactly once" in warnings[0]
+        # Dead letters still flow, by key, to the one DLQ partition.
+        send(producer(broker.bootstrap), [(b"wf", b"{not json")])
+        wait_for(lambda: len(read_all(broker.bootstrap, "executor-results.dlq", partitions=1)) == 1, 30, service.output)
+        assert service.terminate() == 0
+        equal = MockBroker()
+        try:
+            quiet = Service(equal.bootstrap, tmp_path, name="equal")
+            assert "dead-letter topic" not in quiet.output(), "no warning when the DLQ has as many partitions"
+            assert quiet.terminate() == 0
+        finally:
+            equal.stop()
+    finally:
+        broker.stop()

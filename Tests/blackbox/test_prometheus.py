@@ -73,7 +73,7 @@ scrape_configs:
             groups = json.loads(response.read())["data"]["groups"]
         names = {rule["name"] for group in groups for rule in group["rules"]}
         assert names == {"OptimizerDeciderLagGrowing", "OptimizerDeciderStalled", "OptimizerDeciderDeadLettersHigh",
-                         "OptimizerDeciderUnready", "OptimizerDeciderRestoreSlow"}
+                         "OptimizerDeciderUnready", "OptimizerDeciderRestoreSlow", "OptimizerDeciderRestoreNotFinishing"}
         assert all(rule.get("health") != "err" for group in groups for rule in group["rules"])
         for expression in dashboard_expressions():
             assert query(port, expression)["status"] == "success", expression

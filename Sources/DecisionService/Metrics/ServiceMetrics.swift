@@ -35,6 +35,10 @@ public final class ServiceMetrics: Sendable {
         "optimizer_decider_state_workflows": "Workflows with history held.",
         "optimizer_decider_restore_seconds": "Time to rebuild a partition assignment's state from the decisions topic.",
         "optimizer_decider_restored_decisions_total": "Decisions read back while restoring state.",
+        "optimizer_decider_restore_records_total":
+            "Records of the decisions topic read back while restoring state, by input partition.",
+        "optimizer_decider_restore_remaining_records":
+            "Records of the decisions topic still to read before a partition's state is restored (0 once it is), by input partition.",
         "optimizer_decider_assigned_partitions": "Input partitions assigned to this instance.",
         "optimizer_decider_ready": "1 when partitions are assigned and their state is restored.",
         "optimizer_decider_in_flight_messages": "Outputs produced and not yet confirmed delivered.",
@@ -64,6 +68,8 @@ public final class ServiceMetrics: Sendable {
     struct PartitionHandles: Sendable {
         var consumed: CoreMetrics.Counter
         var lag: CoreMetrics.Gauge?
+        var restoreRecords: CoreMetrics.Counter?
+        var restoreRemaining: CoreMetrics.Gauge?
     }
 
     public init() {
@@ -138,12 +144,38 @@ public final class ServiceMetrics: Sendable {
         gauge.record(messages)
     }
 
-    /// A revoked partition's lag is no longer this instance's to report.
+    /// A restore's progress on one partition: `read` more records read back, `remaining` still to read.
+    func recordRestore(partition: Int32, read: Int, remaining: Int64) {
+        let factory = factory
+        let (counter, gauge) = partitions.withLock { partitions -> (CoreMetrics.Counter, CoreMetrics.Gauge) in
+            var handles = partitions[partition] ?? PartitionHandles(consumed: Self.consumedCounter(partition, factory))
+            let dimensions = [("partition", String(partition))]
+            let counter =
+                handles.restoreRecords
+                ?? CoreMetrics.Counter(
+                    label: "optimizer_decider_restore_records_total", dimensions: dimensions, factory: factory)
+            let gauge =
+                handles.restoreRemaining
+                ?? CoreMetrics.Gauge(
+                    label: "optimizer_decider_restore_remaining_records", dimensions: dimensions, factory: factory)
+            (handles.restoreRecords, handles.restoreRemaining) = (counter, gauge)
+            partitions[partition] = handles
+            return (counter, gauge)
+        }
+        if read > 0 { counter.increment(by: read) }
+        gauge.record(remaining)
+    }
+
+    /// A revoked partition's lag and restore progress are no longer this instance's to report (its
+    /// restored-records total stays: a counter only grows).
     func forgetLag(partitions revoked: [Int32]) {
         let gauges = partitions.withLock { partitions in
-            revoked.compactMap { partition -> CoreMetrics.Gauge? in
-                defer { partitions[partition]?.lag = nil }
-                return partitions[partition]?.lag
+            revoked.flatMap { partition -> [CoreMetrics.Gauge] in
+                defer {
+                    partitions[partition]?.lag = nil
+                    partitions[partition]?.restoreRemaining = nil
+                }
+                return [partitions[partition]?.lag, partitions[partition]?.restoreRemaining].compactMap { $0 }
             }
         }
         for gauge in gauges { gauge.destroy() }

@@ -27,6 +27,8 @@ public final class DecisionPipeline: Service, Sendable {
     private let logger: Logger
     private let store: DecisionStateStore
     let ledger = DeliveryLedger()
+    /// Where dead letters go: set by the startup topic check, read by every output and restore after it.
+    private let routing = DeadLetterRouting()
     /// Why the service stopped when it could not go on; `nil` for a requested stop.
     private let failure = Mutex<String?>(nil)
     /// Set when the stop's commit found the group coordinator silent (a JoinGroup pending there holds
@@ -85,12 +87,13 @@ public final class DecisionPipeline: Service, Sendable {
         let publisher = Publisher(
             producer: producer, ledger: ledger,
             outputs: OutputRecords(
-                outputTopic: settings.outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: true),
+                outputTopic: settings.outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: true,
+                routing: routing),
             metrics: metrics, logger: logger)
         let reference = ConsumerReference()
         let handler = RebalanceHandler(
             settings: settings, store: store, publisher: publisher, readiness: readiness, metrics: metrics,
-            budget: budget,
+            budget: budget, routing: routing,
             logger: logger, consumer: reference, coordinatorSilent: coordinatorSilent, fail: { [self] in fail($0) })
         let consumer: KafkaConsumer
         do {
@@ -104,7 +107,9 @@ public final class DecisionPipeline: Service, Sendable {
         }
         reference.consumer = consumer
         do {
-            let check = TopicCheck(settings: settings, outputTopic: settings.outputTopic, requireDLQ: true)
+            let check = TopicCheck(
+                settings: settings, outputTopic: settings.outputTopic, requireDLQ: true, routing: routing,
+                logger: logger)
             guard try await check.inputPartitions(consumer, isStopping: { [self] in stopRequested }) != nil else {
                 logger.info("stopped before the brokers answered")
                 await consumer.close(timeout: budget.remaining(keeping: budget.reserve(.seconds(1), share: 0.25)))
@@ -165,6 +170,14 @@ public final class DecisionPipeline: Service, Sendable {
             case .duplicate:
                 counts.duplicates += 1
                 metrics.duplicates.increment()
+            case let .rejectedBefore(rejection):
+                // Its dead letter is on the DLQ already (written before a restart): nothing is written again.
+                logger.debug(
+                    "dead letter already written",
+                    metadata: [
+                        "partition": "\(message.partition)", "offset": "\(message.offset)",
+                        "reason": "\(rejection.reason.rawValue)",
+                    ])
             case let .rejected(rejection):
                 counts.deadLetters += 1
                 metrics.deadLetters[rejection.reason]!.increment()

@@ -11,6 +11,8 @@ struct OutputRecords: Sendable {
     let dlqTopic: String
     /// `replay` writes dead letters only when asked (the live service wrote them once already).
     let writeDeadLetters: Bool
+    /// Whether a dead letter goes to its input's partition number (set by the startup topic check).
+    let routing: DeadLetterRouting
 
     static let decisionHeaders = DecisionEncoder.headers.map { KafkaHeader($0.0, $0.1) }
 
@@ -26,7 +28,7 @@ struct OutputRecords: Sendable {
                 ProducerRecord(
                     topic: outputTopic, partition: message.partition, key: message.key, value: json, headers: headers)
             ]
-        case .duplicate:
+        case .duplicate, .rejectedBefore:
             return []
         case let .rejected(rejection):
             guard writeDeadLetters else { return [] }
@@ -34,7 +36,8 @@ struct OutputRecords: Sendable {
                 rejection, topic: message.topic, partition: message.partition, offset: message.offset)
             return [
                 ProducerRecord(
-                    topic: dlqTopic, key: message.key, value: message.value,
+                    topic: dlqTopic, partition: routing.followsSourcePartition ? message.partition : nil,
+                    key: message.key, value: message.value,
                     headers: headers.map { KafkaHeader($0.0, $0.1) } + trace.headers)
             ]
         }

@@ -14,6 +14,8 @@ struct RebalanceHandler: Sendable {
     let readiness: Readiness
     let metrics: ServiceMetrics
     let budget: StopBudget
+    /// Whether the restore also reads the dead letters back (they follow their input's partition number).
+    let routing: DeadLetterRouting
     let logger: Logger
     let consumer: ConsumerReference
     /// Set by a stop whose commit the coordinator did not answer: a revoke in the same stop skips its own.
@@ -33,22 +35,25 @@ struct RebalanceHandler: Sendable {
 
     private var ledger: DeliveryLedger { publisher.ledger }
 
+    private var ownership: PartitionOwnership {
+        PartitionOwnership(ledger: ledger, readiness: readiness, store: store, metrics: metrics, logger: logger)
+    }
+
     private func assigned(_ partitions: [Int32]) async {
-        readiness.assigning(partitions)
-        ledger.open(partitions)
-        updateGauges()
+        ownership.assigned(partitions)
         guard !budget.isStarted else { return }
         let started = ContinuousClock.now
         let budget = budget
         let restorer = StateRestorer(
-            settings: settings, outputTopic: settings.outputTopic, logger: logger, isStopping: { budget.isStarted })
+            settings: settings, outputTopic: settings.outputTopic,
+            deadLetterTopic: routing.followsSourcePartition ? settings.dlqTopic : nil, logger: logger,
+            isStopping: { budget.isStarted }, progress: ownership.restoreProgress(of: partitions, started: started))
         do {
             let decisionsRead = try await restorer.restore(partitions, into: store)
             let elapsed = started.duration(to: .now)
             metrics.restoreTime.recordNanoseconds(elapsed.inNanoseconds)
             metrics.restoredDecisions.increment(by: decisionsRead)
-            readiness.restored(partitions)
-            updateGauges()
+            ownership.restored(partitions)
             logger.info(
                 "state restored",
                 metadata: [
@@ -96,17 +101,7 @@ struct RebalanceHandler: Sendable {
                 )
             }
         }
-        ledger.close(partitions)
-        await store.drop(partitions)
-        readiness.revoked(partitions)
-        metrics.forgetLag(partitions: partitions)
-        updateGauges()
-    }
-
-    private func updateGauges() {
-        let snapshot = readiness.snapshot
-        metrics.assignedPartitions.record(snapshot.assigned.count)
-        metrics.ready.record(snapshot.ready ? 1 : 0)
+        await ownership.released(partitions)
     }
 }
 

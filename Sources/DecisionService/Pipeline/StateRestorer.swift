@@ -2,18 +2,32 @@ import DecisionEngine
 import Foundation
 import Kafka
 import Logging
+import WireFormat
 
 /// Reads back the decisions topic, whose partition p holds exactly the decisions for input partition p,
-/// up to the high watermark taken when the restore starts, and hands every record to the engine's
+/// and (when dead letters follow their input's partition number) the dead-letter topic's partition p, up
+/// to the high watermarks taken when the restore starts, and hands every record to the engine's
 /// ``StateRestore`` (Kafka Streams restores from its changelog the same way). Bounded by the restore
 /// timeout, and abandoned promptly when the service stops.
 struct StateRestorer: Sendable {
     let settings: ServiceSettings
     /// The decisions topic to read (`replay` may write to another than the service's).
     let outputTopic: String
+    /// The dead-letter topic whose partition p holds input partition p's dead letters, to read back too;
+    /// `nil` when dead letters do not follow their input's partition number (at-least-once).
+    var deadLetterTopic: String? = nil
     let logger: Logger
     /// Polled between reads: a stop abandons the restore with ``Interrupted``.
     var isStopping: @Sendable () -> Bool = { false }
+    /// Told, once the ranges are known and after every batch, each partition's progress.
+    var progress: @Sendable (RestoreProgress) -> Void = { _ in }
+
+    /// How far a restore has come: per input partition, records read by the latest batch and records left.
+    struct RestoreProgress: Sendable {
+        var read: [Int32: Int]
+        var remaining: [Int32: Int64]
+        var totalRemaining: Int64 { remaining.values.reduce(0, +) }
+    }
 
     /// The restore was abandoned because the service is stopping.
     struct Interrupted: Error {}
@@ -52,7 +66,8 @@ struct StateRestorer: Sendable {
             }
         }
         var ranges: [TopicPartition: Range<Int64>] = [:]
-        for partition in partitions.map({ TopicPartition(outputTopic, $0) }) {
+        let topics = [outputTopic] + (deadLetterTopic.map { [$0] } ?? [])
+        for partition in topics.flatMap({ topic in partitions.map { TopicPartition(topic, $0) } }) {
             var marks: (low: Int64, high: Int64)?
             while marks == nil {
                 try checkpoint()
@@ -62,11 +77,26 @@ struct StateRestorer: Sendable {
             ranges[partition] = marks!.low..<marks!.high
         }
         var reader = try await PartitionReader(consumer: consumer, ranges: ranges)
+        func remaining() -> [Int32: Int64] {
+            ranges.reduce(into: [:]) { left, range in
+                left[range.key.partition, default: 0] += range.value.upperBound - reader.next[range.key]!
+            }
+        }
+        progress(RestoreProgress(read: [:], remaining: remaining()))
         while !reader.isFinished {
             try checkpoint()
+            var read: [Int32: Int] = [:]
             for message in try await reader.nextBatch() {
-                restore.apply(message.value, partition: message.partition, timestampMs: message.timestampMs)
+                if message.topic == outputTopic {
+                    restore.apply(message.value, partition: message.partition, timestampMs: message.timestampMs)
+                } else if let offset = DeadLetterHeaders.sourceOffset(
+                    topic: settings.inputTopic, partition: message.partition, header: message.header)
+                {
+                    restore.applyDeadLetter(sourceOffset: offset, partition: message.partition)
+                }
+                read[message.partition, default: 0] += 1
             }
+            if !read.isEmpty { progress(RestoreProgress(read: read, remaining: remaining())) }
         }
     }
 }

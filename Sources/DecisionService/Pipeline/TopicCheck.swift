@@ -1,4 +1,5 @@
 import Kafka
+import Logging
 
 /// The startup check `run` and `replay` share: the three topics exist, and the output has at least as
 /// many partitions as the input (each decision goes to its input's partition number).
@@ -7,6 +8,9 @@ struct TopicCheck {
     let outputTopic: String
     /// Whether the DLQ must exist too (`run` always writes dead letters; `replay` only when asked).
     let requireDLQ: Bool
+    /// Set from the DLQ's partition count when the DLQ is checked.
+    var routing: DeadLetterRouting? = nil
+    var logger: Logger? = nil
 
     /// The input's partition count, or `nil` when `isStopping` became true while waiting for the brokers.
     func inputPartitions(_ consumer: KafkaConsumer, isStopping: @Sendable () -> Bool) async throws -> Int? {
@@ -39,6 +43,14 @@ struct TopicCheck {
             throw ServiceError(
                 "output topic \(outputTopic) has \(output) partitions, fewer than the \(input) of \(settings.inputTopic): each decision goes to its input's partition number, so the output needs at least as many"
             )
+        }
+        if let dlq = counts[settings.dlqTopic], let routing {
+            routing.set(followsSourcePartition: dlq >= input)
+            if dlq < input {
+                logger?.warning(
+                    "dead-letter topic \(settings.dlqTopic) has \(dlq) partitions, fewer than the \(input) of \(settings.inputTopic): dead letters are partitioned by key and at-least-once (a bad message redelivered after a crash is dead-lettered again); give it at least as many partitions for exactly once"
+                )
+            }
         }
         return input
     }

@@ -70,14 +70,16 @@ public struct Replay: Sendable {
             return progress
         }
         // The same state the live service would have: decisions already on the output, this rules fingerprint.
-        guard let store = try await restoredState(Array(work.keys.map(\.partition)), session) else {
+        guard let store = try await restoredState(Array(work.keys.map(\.partition)), routing: plan.routing, session)
+        else {
             progress.interrupted = true
             return progress
         }
         let ledger = DeliveryLedger()
         ledger.open(work.keys.map(\.partition))
         let outputs = OutputRecords(
-            outputTopic: outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: writeDeadLetters)
+            outputTopic: outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: writeDeadLetters,
+            routing: plan.routing)
         let publisher =
             try dryRun
             ? nil
@@ -102,12 +104,17 @@ public struct Replay: Sendable {
     }
 
     /// The state of `partitions` restored from the output topic; `nil` when a stop abandoned the restore.
-    private func restoredState(_ partitions: [Int32], _ session: Session) async throws -> DecisionStateStore? {
+    private func restoredState(_ partitions: [Int32], routing: DeadLetterRouting, _ session: Session) async throws
+        -> DecisionStateStore?
+    {
         let store = DecisionStateStore(
             decider: Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes),
             retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
+        // Dead letters written again (when asked) are restored too, so that a replay writes each once.
         let restorer = StateRestorer(
-            settings: settings, outputTopic: outputTopic, logger: session.logger, isStopping: session.isStopping)
+            settings: settings, outputTopic: outputTopic,
+            deadLetterTopic: writeDeadLetters && routing.followsSourcePartition ? settings.dlqTopic : nil,
+            logger: session.logger, isStopping: session.isStopping)
         do {
             let decisionsRead = try await restorer.restore(partitions, into: store)
             session.logger.info(
@@ -135,7 +142,7 @@ public struct Replay: Sendable {
                     progress.decided += 1
                     if dryRun { session.emit(json) }
                 case .duplicate: progress.duplicates += 1
-                case .rejected: progress.deadLetters += 1
+                case .rejected, .rejectedBefore: progress.deadLetters += 1
                 }
             }
             session.report(progress)

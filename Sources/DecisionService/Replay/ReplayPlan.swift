@@ -7,6 +7,8 @@ extension Replay {
     struct Plan {
         var progress: ReplayProgress
         var window = TimeWindow()
+        /// Where dead letters go, from the topic check.
+        var routing = DeadLetterRouting()
         /// The non-empty ranges of the input topic.
         var work: [TopicPartition: Range<Int64>] {
             Dictionary(
@@ -36,7 +38,10 @@ extension Replay {
     func plan(with consumer: KafkaConsumer, logger: Logger, isStopping: @escaping @Sendable () -> Bool)
         async throws -> Plan?
     {
-        let check = TopicCheck(settings: settings, outputTopic: outputTopic, requireDLQ: writeDeadLetters)
+        let routing = DeadLetterRouting()
+        let check = TopicCheck(
+            settings: settings, outputTopic: outputTopic, requireDLQ: writeDeadLetters, routing: routing, logger: logger
+        )
         guard let partitionCount = try await check.inputPartitions(consumer, isStopping: isStopping) else {
             return nil
         }
@@ -60,7 +65,7 @@ extension Replay {
                 return ReplayProgress.Partition(partition: partition, start: start, end: max(start, end), next: start)
             },
             started: .now)
-        return Plan(progress: progress, window: window, settings: settings)
+        return Plan(progress: progress, window: window, routing: routing, settings: settings)
     }
 
     /// Caps the ends at the live group's committed offsets: a replay never races `run` for runs the live
