@@ -41,7 +41,8 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Copy dead letters to the DLQ again (by default a replay only counts them: the live run copied them once).")
+            "Write dead letters to the DLQ (by default a replay only counts them: the live run wrote them). With as many DLQ partitions as input partitions only those not on the DLQ yet are written."
+    )
     var writeDeadLetters = false
 
     @Option(help: "Seconds between progress lines when standard error is not a terminal.")

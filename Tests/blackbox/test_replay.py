@@ -139,3 +139,16 @@ def lag_is_committed(bootstrap):
     consumer.close(autocommit=False)
     return any(c for c in committed)
 
+
+
+def test_replay_writing_dead_letters_writes_none_the_live_run_wrote(broker, tmp_path):
+    # With as many DLQ partitions as input partitions (the mock broker's topics), the replay reads the dead
+    # letters back like the live service and writes only those not on the DLQ yet: here, none.
+    decide_sample_live(broker.bootstrap, tmp_path)
+    before = read_all(broker.bootstrap, "executor-results.dlq")
+    assert len(before) == 6
+    result = replay(broker.bootstrap, "--from", "beginning", "--write-dead-letters")
+    assert result.returncode == 0, result.stderr
+    assert b"replay finished: 12 of 12 records" in result.stderr and b"6 dead letters" in result.stderr
+    after = read_all(broker.bootstrap, "executor-results.dlq")
+    assert sorted((r.partition, r.offset) for r in after) == sorted((r.partition, r.offset) for r in before)
