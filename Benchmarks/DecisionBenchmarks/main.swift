@@ -134,6 +134,20 @@ measure("restore read, reference parser", seconds: seconds, items: decisionJSON.
 measure("restore read, simdjson", seconds: seconds, items: decisionJSON.count) { i in
     DecisionRecord.parse(decisionJSON[i], fastParser: scratch.fastParser) == nil ? 0 : 1
 }
+// What a restore does per record read back: parse, check the fingerprint and the retention, record into the
+// partition's state (decision id, history, variant), the engine's StateRestore as the service runs it.
+var restore = StateRestore(
+    [0], template: PartitionState(rules: rules, retentionMs: nil, capacity: Int.max),
+    rulesFingerprint: fingerprint, nowMs: 0)
+measure("restore (read back + record)", seconds: seconds, items: decisionJSON.count) { i in
+    if i == 0 {
+        restore = StateRestore(
+            [0], template: PartitionState(rules: rules, retentionMs: nil, capacity: Int.max),
+            rulesFingerprint: fingerprint, nowMs: 0)
+    }
+    restore.apply(decisionJSON[i], partition: 0, timestampMs: 0)
+    return restore.recordsRead
+}
 let decider = Decider(rules: rules)
 var state = PartitionState(retentionMs: nil, capacity: Int.max, historyWindow: 20)
 var round = 0

@@ -22,11 +22,12 @@ public struct StateRestore {
         states = Dictionary(uniqueKeysWithValues: partitions.map { ($0, template) })
     }
 
-    /// Applies one dead letter read back from `partition`'s dead-letter partition: the input offset its
-    /// `dlq-source-offset` header names (the caller checks it is of this input topic and partition).
-    public mutating func applyDeadLetter(sourceOffset: Int64, partition: Int32) {
+    /// Applies one record read back from `partition`'s dead-letter partition: the input offset its
+    /// `dlq-source-offset` header names, or `nil` for a record that is not a dead letter of this input
+    /// topic and partition (read and passed over).
+    public mutating func applyDeadLetter(sourceOffset: Int64?, partition: Int32) {
         recordsRead += 1
-        states[partition]?.recordDeadLetter(forOffset: sourceOffset)
+        if let sourceOffset { states[partition]?.recordDeadLetter(forOffset: sourceOffset) }
     }
 
     /// Applies one record of `partition`'s decisions, written at `timestampMs` (`nil`: now).

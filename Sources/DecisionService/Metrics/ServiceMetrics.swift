@@ -34,7 +34,8 @@ public final class ServiceMetrics: Sendable {
         "optimizer_decider_state_entries": "Decision ids held for deduplication.",
         "optimizer_decider_state_workflows": "Workflows with history held.",
         "optimizer_decider_restore_seconds": "Time to rebuild a partition assignment's state from the decisions topic.",
-        "optimizer_decider_restored_decisions_total": "Decisions read back while restoring state.",
+        "optimizer_decider_restored_decisions_total":
+            "Records read back while restoring state, over every partition (decisions of any rules, dead letters, foreign records).",
         "optimizer_decider_restore_records_total":
             "Records of the decisions topic read back while restoring state, by input partition.",
         "optimizer_decider_restore_remaining_records":

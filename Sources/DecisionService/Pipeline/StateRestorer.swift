@@ -89,10 +89,11 @@ struct StateRestorer: Sendable {
             for message in try await reader.nextBatch() {
                 if message.topic == outputTopic {
                     restore.apply(message.value, partition: message.partition, timestampMs: message.timestampMs)
-                } else if let offset = DeadLetterHeaders.sourceOffset(
-                    topic: settings.inputTopic, partition: message.partition, header: message.header)
-                {
-                    restore.applyDeadLetter(sourceOffset: offset, partition: message.partition)
+                } else {
+                    restore.applyDeadLetter(
+                        sourceOffset: DeadLetterHeaders.sourceOffset(
+                            topic: settings.inputTopic, partition: message.partition, header: message.header),
+                        partition: message.partition)
                 }
                 read[message.partition, default: 0] += 1
             }
