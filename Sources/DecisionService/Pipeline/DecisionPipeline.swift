@@ -91,9 +91,10 @@ public final class DecisionPipeline: Service, Sendable {
                 routing: routing),
             metrics: metrics, logger: logger)
         let reference = ConsumerReference()
+        let ownership = PartitionOwnership(
+            ledger: ledger, readiness: readiness, store: store, metrics: metrics, logger: logger)
         let handler = RebalanceHandler(
-            settings: settings, store: store, publisher: publisher, readiness: readiness, metrics: metrics,
-            budget: budget, routing: routing,
+            settings: settings, ownership: ownership, publisher: publisher, budget: budget, routing: routing,
             logger: logger, consumer: reference, coordinatorSilent: coordinatorSilent, fail: { [self] in fail($0) })
         let consumer: KafkaConsumer
         do {

@@ -9,10 +9,9 @@ import Synchronization
 /// Every wait is bounded, and shortened to what is left of the stop budget once a stop has begun.
 struct RebalanceHandler: Sendable {
     let settings: ServiceSettings
-    let store: DecisionStateStore
+    /// The ledger, readiness, state store and gauges that change together with the assignment.
+    let ownership: PartitionOwnership
     let publisher: Publisher
-    let readiness: Readiness
-    let metrics: ServiceMetrics
     let budget: StopBudget
     /// Whether the restore also reads the dead letters back (they follow their input's partition number).
     let routing: DeadLetterRouting
@@ -33,11 +32,8 @@ struct RebalanceHandler: Sendable {
         }
     }
 
-    private var ledger: DeliveryLedger { publisher.ledger }
-
-    private var ownership: PartitionOwnership {
-        PartitionOwnership(ledger: ledger, readiness: readiness, store: store, metrics: metrics, logger: logger)
-    }
+    private var ledger: DeliveryLedger { ownership.ledger }
+    private var metrics: ServiceMetrics { ownership.metrics }
 
     private func assigned(_ partitions: [Int32]) async {
         ownership.assigned(partitions)
@@ -49,7 +45,7 @@ struct RebalanceHandler: Sendable {
             deadLetterTopic: routing.followsSourcePartition ? settings.dlqTopic : nil, logger: logger,
             isStopping: { budget.isStarted }, progress: ownership.restoreProgress(of: partitions, started: started))
         do {
-            let decisionsRead = try await restorer.restore(partitions, into: store)
+            let decisionsRead = try await restorer.restore(partitions, into: ownership.store)
             let elapsed = started.duration(to: .now)
             metrics.restoreTime.recordNanoseconds(elapsed.inNanoseconds)
             metrics.restoredDecisions.increment(by: decisionsRead)
