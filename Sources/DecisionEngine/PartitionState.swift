@@ -16,15 +16,13 @@ public struct PartitionState: Sendable {
     public let maximumWorkflows: Int
 
     private var decided: Set<DecisionKey> = []
-    /// Decision ids in the order they were made, for expiry; `expiryStart` skips the expired prefix.
-    private var order: [(key: DecisionKey, atMs: Int64)] = []
-    private var expiryStart = 0
+    /// Decision ids in the order they were made, for expiry and the cap.
+    private var order = FIFOQueue<(key: DecisionKey, atMs: Int64)>()
     private var workflows: [String: WorkflowState] = [:]
     private var decisionsRecorded = 0
     /// Input offsets whose dead letter is written, oldest first, at most `capacity` of them.
     private var deadLettered: Set<Int64> = []
-    private var deadLetterOrder: [Int64] = []
-    private var deadLetterStart = 0
+    private var deadLetterOrder = FIFOQueue<Int64>()
 
     /// What is kept of one workflow, forgotten together.
     struct WorkflowState: Sendable {
@@ -96,13 +94,8 @@ public struct PartitionState: Sendable {
     public mutating func recordDeadLetter(forOffset offset: Int64) {
         guard deadLettered.insert(offset).inserted else { return }
         deadLetterOrder.append(offset)
-        while deadLettered.count > capacity, deadLetterStart < deadLetterOrder.count {
-            deadLettered.remove(deadLetterOrder[deadLetterStart])
-            deadLetterStart += 1
-        }
-        if deadLetterStart > 1024 && deadLetterStart * 2 > deadLetterOrder.count {
-            deadLetterOrder.removeFirst(deadLetterStart)
-            deadLetterStart = 0
+        while deadLettered.count > capacity, let oldest = deadLetterOrder.removeFirst() {
+            deadLettered.remove(oldest)
         }
     }
 
@@ -132,7 +125,7 @@ public struct PartitionState: Sendable {
     /// Forgets decisions older than the retention, measured from `nowMs`.
     public mutating func expire(nowMs: Int64) {
         guard retentionMs != nil else { return }
-        while expiryStart < order.count, !retains(decidedAtMs: order[expiryStart].atMs, nowMs: nowMs) { dropOldest() }
+        while let oldest = order.first, !retains(decidedAtMs: oldest.atMs, nowMs: nowMs) { dropOldest() }
     }
 
     private mutating func forgetLeastRecentWorkflows() {
@@ -142,13 +135,6 @@ public struct PartitionState: Sendable {
     }
 
     private mutating func dropOldest() {
-        guard expiryStart < order.count else { return }
-        decided.remove(order[expiryStart].key)
-        expiryStart += 1
-        // Compact once the dead prefix outweighs the live part, keeping appends amortised O(1).
-        if expiryStart > 1024 && expiryStart * 2 > order.count {
-            order.removeFirst(expiryStart)
-            expiryStart = 0
-        }
+        if let oldest = order.removeFirst() { decided.remove(oldest.key) }
     }
 }
