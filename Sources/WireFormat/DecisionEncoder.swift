@@ -72,34 +72,35 @@ public struct DecisionEncoder {
     }
 
     private static func writeReasons(_ reasons: [Reason], to w: inout JSONWriter) {
-        w.beginArray()
-        for reason in reasons {
-            w.beginObject()
-            w.key(DecisionField.Finding.code)
-            w.string(reason.code.rawValue)
-            w.key(DecisionField.Finding.observed)
-            w.number(reason.observed)
-            w.key(DecisionField.Finding.threshold)
-            w.number(reason.threshold)
-            w.key(DecisionField.Finding.message)
-            w.string(reason.message)
-            w.endObject()
+        writeFindings(reasons, reference: DecisionField.Finding.threshold, to: &w) {
+            ($0.code.rawValue, $0.observed, $0.threshold, $0.message)
         }
-        w.endArray()
     }
 
     private static func writeRegressions(_ regressions: [Regression], to w: inout JSONWriter) {
+        writeFindings(regressions, reference: DecisionField.Finding.baseline, to: &w) {
+            ($0.code.rawValue, $0.observed, $0.baseline, $0.message)
+        }
+    }
+
+    /// Reasons and regressions share a shape: a code, the value observed, what it was held against (the
+    /// `reference` member: a threshold or a baseline mean) and a sentence.
+    private static func writeFindings<Finding>(
+        _ findings: [Finding], reference: String, to w: inout JSONWriter,
+        _ fields: (Finding) -> (code: String, observed: Double, reference: Double, message: String)
+    ) {
         w.beginArray()
-        for regression in regressions {
+        for finding in findings {
+            let (code, observed, value, message) = fields(finding)
             w.beginObject()
             w.key(DecisionField.Finding.code)
-            w.string(regression.code.rawValue)
+            w.string(code)
             w.key(DecisionField.Finding.observed)
-            w.number(regression.observed)
-            w.key(DecisionField.Finding.baseline)
-            w.number(regression.baseline)
+            w.number(observed)
+            w.key(reference)
+            w.number(value)
             w.key(DecisionField.Finding.message)
-            w.string(regression.message)
+            w.string(message)
             w.endObject()
         }
         w.endArray()
