@@ -6,17 +6,18 @@ extension Replay {
     /// timestamps kept.
     struct Plan {
         var progress: ReplayProgress
-        var window = TimeWindow()
+        var window: TimeWindow
         /// Where dead letters go, from the topic check.
-        var routing = DeadLetterRouting()
+        let routing: DeadLetterRouting
+        let inputTopic: String
+
         /// The non-empty ranges of the input topic.
         var work: [TopicPartition: Range<Int64>] {
             Dictionary(
                 uniqueKeysWithValues: progress.partitions.filter { $0.total > 0 }.map {
-                    (TopicPartition(settings.inputTopic, $0.partition), $0.start..<$0.end)
+                    (TopicPartition(inputTopic, $0.partition), $0.start..<$0.end)
                 })
         }
-        let settings: ServiceSettings
     }
 
     /// The timestamps a replay decides when its positions are times the broker could not look up:
@@ -65,7 +66,7 @@ extension Replay {
                 return ReplayProgress.Partition(partition: partition, start: start, end: max(start, end), next: start)
             },
             started: .now)
-        return Plan(progress: progress, window: window, routing: routing, settings: settings)
+        return Plan(progress: progress, window: window, routing: routing, inputTopic: settings.inputTopic)
     }
 
     /// Caps the ends at the live group's committed offsets: a replay never races `run` for runs the live
