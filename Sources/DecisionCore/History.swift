@@ -71,7 +71,7 @@ extension HistoryRules {
 
 /// The last `window` decided runs of one workflow, oldest first.
 public struct WorkflowHistory: Sendable, Equatable {
-    public private(set) var points: [BaselinePoint] = []
+    public internal(set) var points: [BaselinePoint] = []
     public let window: Int
 
     public init(window: Int) { self.window = max(1, window) }

@@ -59,8 +59,9 @@ public struct VariantRun: Sendable, Equatable {
 
 /// The last `capacity` runs of one variant, oldest first, in a ring.
 public struct VariantWindow: Sendable, Equatable {
-    private var runs: [VariantRun] = []
-    private var start = 0
+    var runs: [VariantRun] = []
+    /// Where the oldest run is once the ring is full.
+    var start = 0
     public let capacity: Int
 
     public init(capacity: Int) { self.capacity = max(1, capacity) }
@@ -114,10 +115,10 @@ public struct VariantTable: Sendable, Equatable {
         var lastDecided: Int
     }
 
-    private(set) var entries: [Entry] = []
+    var entries: [Entry] = []
     /// The variant of the workflow's most recent decision that named one.
-    public private(set) var lastDecidedVariant: String?
-    private var decisions = 0
+    public internal(set) var lastDecidedVariant: String?
+    var decisions = 0
 
     public init() {}
 

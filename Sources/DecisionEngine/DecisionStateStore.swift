@@ -40,9 +40,30 @@ public actor DecisionStateStore {
         PartitionState(rules: decider.rules, retentionMs: retentionMs, capacity: capacity)
     }
 
-    /// A restore of `partitions` for this store's rules and settings, retention measured from `nowMs`.
-    public nonisolated func beginRestore(_ partitions: [Int32], nowMs: Int64) -> StateRestore {
-        StateRestore(partitions, template: emptyState(), rulesFingerprint: decider.rulesFingerprint, nowMs: nowMs)
+    /// A restore of `partitions` for this store's rules and settings, retention measured from `nowMs`,
+    /// starting from the checkpoints' states where there are some.
+    public nonisolated func beginRestore(
+        _ partitions: [Int32], nowMs: Int64, checkpointed: [Int32: PartitionState] = [:]
+    ) -> StateRestore {
+        StateRestore(
+            partitions, template: emptyState(), rulesFingerprint: decider.rulesFingerprint, nowMs: nowMs,
+            checkpointed: checkpointed)
+    }
+
+    /// What a checkpoint of `partition` written by this store must name (its rules and state settings,
+    /// the topics given).
+    public nonisolated func checkpointIdentity(
+        partition: Int32, inputTopic: String, decisionsTopic: String, deadLetterTopic: String?
+    ) -> PartitionCheckpoint.Identity {
+        PartitionCheckpoint.Identity(
+            rulesFingerprint: decider.rulesFingerprint, stateSettings: emptyState().settingsDescription,
+            inputTopic: inputTopic, partition: partition, decisionsTopic: decisionsTopic,
+            deadLetterTopic: deadLetterTopic)
+    }
+
+    /// Copies of `partitions`' states as they are now (copied on write: the store goes on deciding).
+    public func snapshot(_ snapshotted: [Int32]) -> [Int32: PartitionState] {
+        snapshotted.reduce(into: [:]) { states, partition in states[partition] = partitions[partition] }
     }
 
     /// Takes the partitions a restore rebuilt: from now on their messages are decided.

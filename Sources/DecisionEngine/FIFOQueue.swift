@@ -5,7 +5,17 @@ struct FIFOQueue<Element> {
     private var storage: [Element] = []
     private var start = 0
 
+    init() {}
+
+    /// A queue holding `elements`, oldest first.
+    init(_ elements: [Element]) { storage = elements }
+
     var first: Element? { start < storage.count ? storage[start] : nil }
+
+    var count: Int { storage.count - start }
+
+    /// The elements queued, oldest first.
+    var elements: ArraySlice<Element> { storage[start...] }
 
     mutating func append(_ element: Element) { storage.append(element) }
 
@@ -22,3 +32,8 @@ struct FIFOQueue<Element> {
 }
 
 extension FIFOQueue: Sendable where Element: Sendable {}
+
+/// Two queues are equal when they hold the same elements in the same order, wherever their storage starts.
+extension FIFOQueue: Equatable where Element: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.elements.elementsEqual(rhs.elements) }
+}

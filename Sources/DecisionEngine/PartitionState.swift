@@ -4,7 +4,7 @@ import WireFormat
 /// What one input partition remembers: the decisions it has made (for deduplication, with retention and
 /// a cap), the recent runs of each workflow (for regressions) and each workflow's variants (3.3). Owned by one ``DecisionStateStore``
 /// partition, or by one `score` invocation; not shared.
-public struct PartitionState: Sendable {
+public struct PartitionState: Sendable, Equatable {
     /// How long a decision blocks its duplicates, in milliseconds; `nil` keeps them until the cap.
     public let retentionMs: Int64?
     /// The most decision ids kept; the oldest go first beyond it.
@@ -15,17 +15,25 @@ public struct PartitionState: Sendable {
     /// The most workflows whose history is kept; beyond it the least recently decided tenth is forgotten.
     public let maximumWorkflows: Int
 
-    private var decided: Set<DecisionKey> = []
-    /// Decision ids in the order they were made, for expiry and the cap.
-    private var order = FIFOQueue<(key: DecisionKey, atMs: Int64)>()
-    private var workflows: [String: WorkflowState] = [:]
-    private var decisionsRecorded = 0
-    /// Input offsets whose dead letter is written, oldest first, at most `capacity` of them.
-    private var deadLettered: Set<Int64> = []
-    private var deadLetterOrder = FIFOQueue<Int64>()
+    // Internal, not private: the checkpoint coding (PartitionState+Checkpoint.swift) writes and reads them.
+    var decided: Set<DecisionKey> = []
+    /// Decision ids in the order they were made, for expiry and the cap; the same ids as `decided`.
+    var order = FIFOQueue<Decided>()
+    var workflows: [String: WorkflowState] = [:]
+    var decisionsRecorded = 0
+    /// Input offsets whose dead letter is written, oldest first, at most `capacity` of them; the same
+    /// offsets as `deadLettered`.
+    var deadLettered: Set<Int64> = []
+    var deadLetterOrder = FIFOQueue<Int64>()
+
+    /// One decision id and when it was made.
+    struct Decided: Sendable, Equatable {
+        var key: DecisionKey
+        var atMs: Int64
+    }
 
     /// What is kept of one workflow, forgotten together.
-    struct WorkflowState: Sendable {
+    struct WorkflowState: Sendable, Equatable {
         var history: WorkflowHistory
         var variants = VariantTable()
         /// The partition's decision count when the workflow was last decided, for forgetting.
@@ -67,7 +75,7 @@ public struct PartitionState: Sendable {
         baseline: VariantTable.BaselineSource = .lastDecided, atMs: Int64
     ) {
         guard decided.insert(key).inserted else { return }
-        order.append((key, atMs))
+        order.append(Decided(key: key, atMs: atMs))
         decisionsRecorded += 1
         let window = historyWindow
         let variantWindow = variantWindow

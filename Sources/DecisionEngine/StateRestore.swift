@@ -15,11 +15,21 @@ public struct StateRestore {
     public private(set) var recordsRead = 0
     private let parser = SimdJSONParser()
 
-    /// Empty states for `partitions`, each sized like `template`.
-    public init(_ partitions: [Int32], template: PartitionState, rulesFingerprint: String, nowMs: Int64) {
+    /// States for `partitions`: a checkpoint's where `checkpointed` has one (its ids older than the
+    /// retention forgotten, as a full read would not have recorded them), else empty and sized like
+    /// `template`. The records after each checkpoint's offsets are then applied as for a full read.
+    public init(
+        _ partitions: [Int32], template: PartitionState, rulesFingerprint: String, nowMs: Int64,
+        checkpointed: [Int32: PartitionState] = [:]
+    ) {
         self.rulesFingerprint = rulesFingerprint
         self.nowMs = nowMs
-        states = Dictionary(uniqueKeysWithValues: partitions.map { ($0, template) })
+        states = Dictionary(
+            uniqueKeysWithValues: partitions.map { partition in
+                guard var state = checkpointed[partition] else { return (partition, template) }
+                state.expire(nowMs: nowMs)
+                return (partition, state)
+            })
     }
 
     /// Applies one record read back from `partition`'s dead-letter partition: the input offset its

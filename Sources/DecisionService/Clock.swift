@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Wall-clock time and duration conversions for the service (the Kafka layer converts its own, and
 /// `score` reads the clock itself).
@@ -35,4 +36,29 @@ extension Duration {
 
     /// Seconds with millisecond precision, for log lines.
     public var secondsText: String { String(format: "%.3f", inSeconds) }
+}
+
+/// Waits at most `timeout` for work that cannot be interrupted (a file write on a thread pool): its value,
+/// or `nil` when the time passed first, the work then finishing unawaited.
+func value<T: Sendable>(of work: Task<T, any Error>, within timeout: Duration) async throws -> T? {
+    let waiter = OnceContinuation<T?>()
+    return try await withCheckedThrowingContinuation { continuation in
+        waiter.set(continuation)
+        Task { waiter.resume(with: await work.result.map { Optional($0) }) }
+        runAfter(timeout) { waiter.resume(with: .success(nil)) }
+    }
+}
+
+/// A continuation resumed by whichever of several racers comes first; the others find it taken.
+private final class OnceContinuation<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+
+    func set(_ value: CheckedContinuation<T, any Error>) { continuation.withLock { $0 = value } }
+
+    func resume(with result: Result<T, any Error>) {
+        continuation.withLock { value in
+            defer { value = nil }
+            return value
+        }?.resume(with: result)
+    }
 }

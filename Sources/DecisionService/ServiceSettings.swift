@@ -33,6 +33,14 @@ public struct ServiceSettings: Sendable {
     public var stopCommitTimeout: Duration = .seconds(2)
     /// How long a revoke waits for the partitions' outputs in flight before committing what was delivered.
     public var revokeDrainTimeout: Duration = .seconds(10)
+    /// Where each owned partition's state is checkpointed (`--state-dir`); `nil` writes and reads none.
+    public var stateDirectory: String?
+    /// A checkpoint of every owned partition is written after this long, or after
+    /// ``checkpointDecisions`` decisions, whichever comes first (and on every revoke and stop).
+    public var checkpointInterval: Duration = .seconds(60)
+    public var checkpointDecisions = 1_000_000
+    /// How long one round of checkpoint writes may take before the rest are left for the next round.
+    public var checkpointTimeout: Duration = .seconds(30)
     /// Outputs in flight at most (messages, bytes) before the loop stops fetching until deliveries catch up.
     public var maximumInFlightMessages = 20_000
     public var maximumInFlightBytes = 64 << 20

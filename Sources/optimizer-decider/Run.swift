@@ -20,9 +20,11 @@ struct Run: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ServiceOptions
+    @OptionGroup(title: "State") var state: StateOptions
 
     func run() async throws {
-        let settings = try options.settings()
+        var settings = try options.settings()
+        try state.apply(to: &settings)
         let logger = try options.makeLogger(label: "optimizer-decider")
         let budget = ServiceRunner.exitingBudget(settings.stopTimeout, logger: logger)
         let pipeline = DecisionPipeline(settings: settings, budget: budget, logger: logger)

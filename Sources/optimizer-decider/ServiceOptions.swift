@@ -82,7 +82,7 @@ struct ServiceOptions: ParsableArguments {
 
     func value(_ flag: String?, _ name: String) -> String? { flag ?? Self.environment(name) }
 
-    func number<T: LosslessStringConvertible>(_ flag: T?, _ name: String, _ option: String) throws -> T? {
+    static func number<T: LosslessStringConvertible>(_ flag: T?, _ name: String, _ option: String) throws -> T? {
         if let flag { return flag }
         guard let text = Self.environment(name) else { return nil }
         guard let parsed = T(text) else {
@@ -144,25 +144,25 @@ struct ServiceOptions: ParsableArguments {
         settings.rules = try loadRules(value(rules, "RULES"))
         if let address = value(metricsAddress, "METRICS_ADDRESS") { settings.metricsAddress = address }
         settings.groupInstanceID = value(groupInstanceId, "GROUP_INSTANCE_ID")
-        if let bytes = try number(maxMessageBytes, "MAX_MESSAGE_BYTES", "max-message-bytes") {
+        if let bytes = try Self.number(maxMessageBytes, "MAX_MESSAGE_BYTES", "max-message-bytes") {
             guard bytes > 0 else { throw CommandFailure("--max-message-bytes must be positive") }
             settings.maximumMessageBytes = bytes
         }
-        if let hours = try number(dedupRetentionHours, "DEDUP_RETENTION_HOURS", "dedup-retention-hours") {
+        if let hours = try Self.number(dedupRetentionHours, "DEDUP_RETENTION_HOURS", "dedup-retention-hours") {
             guard hours > 0, hours.isFinite else { throw CommandFailure("--dedup-retention-hours must be positive") }
             settings.dedupRetention = .milliseconds(Int64(hours * 3_600_000))
         }
-        if let seconds = try number(startupTimeout, "STARTUP_TIMEOUT", "startup-timeout") {
+        if let seconds = try Self.number(startupTimeout, "STARTUP_TIMEOUT", "startup-timeout") {
             guard seconds > 0, seconds.isFinite else { throw CommandFailure("--startup-timeout must be positive") }
             settings.startupTimeout = .milliseconds(Int64(seconds * 1000))
         }
-        if let seconds = try number(stopTimeout, "STOP_TIMEOUT", "stop-timeout") {
+        if let seconds = try Self.number(stopTimeout, "STOP_TIMEOUT", "stop-timeout") {
             guard seconds > 0, seconds <= 3600, seconds.isFinite else {
                 throw CommandFailure("--stop-timeout must be between 0 and 3600 seconds")
             }
             settings.stopTimeout = .milliseconds(Int64(seconds * 1000))
         }
-        if let size = try number(batchSize, "BATCH_SIZE", "batch-size") {
+        if let size = try Self.number(batchSize, "BATCH_SIZE", "batch-size") {
             guard (1...100_000).contains(size) else {
                 throw CommandFailure("--batch-size must be between 1 and 100000")
             }

@@ -82,6 +82,7 @@ public final class DecisionPipeline: Service, Sendable {
         var consumerConfiguration = settings.kafka
         if let instance = settings.groupInstanceID { consumerConfiguration.groupInstanceID = instance }
         if consumerConfiguration.autoCommitInterval == nil { consumerConfiguration.autoCommitInterval = .seconds(1) }
+        let checkpoints = try makeCheckpoints()
         // The producer first: the rebalance hook's drain re-sends queued retries through the publisher.
         let producer = try KafkaProducer(configuration: settings.producerConfiguration, logger: logger)
         let publisher = Publisher(
@@ -95,7 +96,8 @@ public final class DecisionPipeline: Service, Sendable {
             ledger: ledger, readiness: readiness, store: store, metrics: metrics, logger: logger)
         let handler = RebalanceHandler(
             settings: settings, ownership: ownership, publisher: publisher, budget: budget, routing: routing,
-            logger: logger, consumer: reference, coordinatorSilent: coordinatorSilent, fail: { [self] in fail($0) })
+            logger: logger, consumer: reference, coordinatorSilent: coordinatorSilent, fail: { [self] in fail($0) },
+            checkpoints: checkpoints)
         let consumer: KafkaConsumer
         do {
             consumer = try KafkaConsumer(
@@ -131,31 +133,57 @@ public final class DecisionPipeline: Service, Sendable {
             ])
         do {
             try await consumer.subscribe(topics: [settings.inputTopic])
-            try await consume(consumer, publisher)
+            try await consume(consumer, publisher, checkpoints)
         } catch {
             fail("\(error)")
         }
         if let reason = ledger.failure { fail(reason) }
-        await stop(consumer, publisher)
+        await stop(consumer, publisher, checkpoints)
         if let reason = failure.withLock({ $0 }) { throw ServiceError(reason) }
         logger.info("stopped cleanly")
     }
 
+    /// The checkpoints of `--state-dir`, the directory created and checked; `nil` without one.
+    private func makeCheckpoints() throws -> Checkpoints? {
+        try settings.stateDirectory.map { directory in
+            Checkpoints(
+                files: try CheckpointFiles.prepare(directory), store: store, ledger: ledger, settings: settings,
+                routing: routing, logger: logger)
+        }
+    }
+
     // MARK: The loop
 
-    private func consume(_ consumer: KafkaConsumer, _ publisher: Publisher) async throws {
+    private func consume(_ consumer: KafkaConsumer, _ publisher: Publisher, _ checkpoints: Checkpoints?) async throws {
         let path = BatchPath(
             settings: settings, store: store, ledger: ledger, publisher: publisher,
             isStopping: { [budget] in budget.isStarted })
         var gauges = GaugeSchedule()
+        var schedule = CheckpointSchedule(
+            interval: settings.checkpointInterval, decisions: settings.checkpointDecisions)
         while !stopRequested {
             try await storeDelivered(consumer)
             metrics.inFlight.record(ledger.inFlight.messages)
+            if let checkpoints, schedule.due(decided: progress.decided) {
+                try await checkpoint(checkpoints, publisher)
+            }
             let batch = try await path.fetch(from: consumer)
             guard !batch.isEmpty else { continue }
             try await decide(batch, on: path)
             if gauges.due() { try await updateGauges(consumer, batch: batch) }
         }
+    }
+
+    /// A scheduled checkpoint: the loop waits (bounded) for what is in flight, so that the state holds
+    /// exactly what the decisions topic does, then writes every owned partition that changed.
+    private func checkpoint(_ checkpoints: Checkpoints, _ publisher: Publisher) async throws {
+        guard await publisher.drain(timeout: settings.revokeDrainTimeout) else {
+            if let reason = ledger.failure { throw ServiceError(reason) }
+            logger.warning("outputs still in flight after \(settings.revokeDrainTimeout); checkpoint skipped")
+            return
+        }
+        await checkpoints.write(
+            Array(await store.ownedPartitions), reason: "schedule", within: settings.checkpointTimeout, budget: budget)
     }
 
     /// Decides a batch and sends its outputs without waiting for them; counts and metrics per outcome.
@@ -223,7 +251,7 @@ public final class DecisionPipeline: Service, Sendable {
     /// retries), the commit of what was delivered, leaving the group (whose revoke commits once more), the
     /// producer. A commit the coordinator does not answer (a rebalance holds it) is not waited for again:
     /// what it would have committed is left to the next owner's deduplication.
-    private func stop(_ consumer: KafkaConsumer, _ publisher: Publisher) async {
+    private func stop(_ consumer: KafkaConsumer, _ publisher: Publisher, _ checkpoints: Checkpoints?) async {
         budget.begin()
         logger.info(
             "stopping: waiting for outputs in flight, committing, leaving the group",
@@ -235,6 +263,13 @@ public final class DecisionPipeline: Service, Sendable {
                 logger.warning(
                     "\(ledger.pendingOutputs()) outputs still unconfirmed; their inputs are not committed and will be decided again and deduplicated"
                 )
+            }
+        }
+        if let checkpoints, ledger.pendingOutputs() == 0 {
+            await budget.step("writing checkpoints") {
+                await checkpoints.write(
+                    Array(await store.ownedPartitions), reason: "stop", within: settings.checkpointTimeout,
+                    budget: budget)
             }
         }
         await budget.step("committing delivered offsets") {
@@ -288,6 +323,28 @@ public final class PipelineProgress: Sendable {
     public var decided: Int { counts.withLock { $0.decided } }
     public var duplicates: Int { counts.withLock { $0.duplicates } }
     public var deadLetters: Int { counts.withLock { $0.deadLetters } }
+}
+
+/// When the loop writes its scheduled checkpoint: `interval` after the last one, or once `decisions` more
+/// have been decided, whichever comes first.
+struct CheckpointSchedule {
+    let interval: Duration
+    let decisions: Int
+    private var last = ContinuousClock.now
+    private var decidedAtLast = 0
+
+    init(interval: Duration, decisions: Int) {
+        self.interval = interval
+        self.decisions = decisions
+    }
+
+    mutating func due(decided: Int) -> Bool {
+        let now = ContinuousClock.now
+        guard last.duration(to: now) >= interval || decided - decidedAtLast >= decisions else { return false }
+        last = now
+        decidedAtLast = decided
+        return true
+    }
 }
 
 /// Gauges that need a look-up (lag, state size) are refreshed at most twice a second, not per batch.

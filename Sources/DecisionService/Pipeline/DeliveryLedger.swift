@@ -32,6 +32,9 @@ final class DeliveryLedger: Sendable {
         var dropped = 0
         /// The next offset to store, not yet taken by ``takeStorable(_:)``.
         var storable: Int64?
+        /// Per output partition, the offset after the last output confirmed there (or after what the
+        /// restore read): what a checkpoint of the partition covers once nothing is in flight.
+        var confirmedEnds: [TopicPartition: Int64] = [:]
 
         var pendingOutputs: Int { entries[head...].reduce(0) { $0 + $1.pending } }
     }
@@ -98,9 +101,9 @@ final class DeliveryLedger: Sendable {
         }
     }
 
-    /// Resolves one output of `ticket`: confirmed, or failed. Returns how long each message that became
-    /// complete took from its arrival, for the processing-time histogram.
-    func resolve(_ ticket: Ticket, bytes: Int, failure: String? = nil) -> [Duration] {
+    /// Resolves one output of `ticket`: confirmed (at `delivered`, when known), or failed. Returns how
+    /// long each message that became complete took from its arrival, for the processing-time histogram.
+    func resolve(_ ticket: Ticket, bytes: Int, delivered: DeliveryReport? = nil, failure: String? = nil) -> [Duration] {
         let (completed, woken) = state.withLock { state -> ([Duration], [CheckedContinuation<Void, Never>]) in
             state.inFlightMessages -= 1
             state.inFlightBytes -= bytes
@@ -112,6 +115,10 @@ final class DeliveryLedger: Sendable {
                 return ([], state.changed())
             }
             state.tracks[ticket.partition] = nil
+            if let delivered {
+                track.confirmedEnds[delivered.topicPartition] = max(
+                    track.confirmedEnds[delivered.topicPartition] ?? 0, delivered.offset + 1)
+            }
             track.entries[ticket.position - track.dropped].pending -= 1
             let completed = Self.advance(&track)
             state.tracks[ticket.partition] = track
@@ -151,6 +158,19 @@ final class DeliveryLedger: Sendable {
             }
             return positions
         }
+    }
+
+    /// Sets where `partition`'s outputs start being confirmed: the ends of what its restore read.
+    func cover(_ partition: Int32, from ends: [TopicPartition: Int64]) {
+        state.withLock { state in
+            state.tracks[partition]?.confirmedEnds.merge(ends) { max($0, $1) }
+        }
+    }
+
+    /// Per output partition, the offset after the last of `partition`'s outputs confirmed there (or after
+    /// what its restore read); `nil` when the partition is not tracked.
+    func confirmedEnds(of partition: Int32) -> [TopicPartition: Int64]? {
+        state.withLock { $0.tracks[partition]?.confirmedEnds }
     }
 
     /// The first delivery failure, if any.

@@ -1,4 +1,5 @@
 import DecisionEngine
+import Kafka
 import Logging
 import Synchronization
 
@@ -48,8 +49,12 @@ struct PartitionOwnership: Sendable {
         updateGauges()
     }
 
-    /// Their state is installed in the store (by the restore): reported ready.
-    func restored(_ partitions: [Int32]) {
+    /// Their state is installed in the store (by the restore, which read each output partition up to
+    /// `ends`): reported ready, and their confirmed outputs counted from those ends.
+    func restored(_ partitions: [Int32], coveredTo ends: [TopicPartition: Int64]) {
+        for partition in partitions {
+            ledger.cover(partition, from: ends.filter { $0.key.partition == partition })
+        }
         readiness.restored(partitions)
         updateGauges()
     }

@@ -27,8 +27,8 @@ struct Publisher: Sendable {
             let record = records[index]
             let ticket = tickets[index]
             switch result {
-            case .success:
-                for elapsed in ledger.resolve(ticket, bytes: record.weight) {
+            case let .success(report):
+                for elapsed in ledger.resolve(ticket, bytes: record.weight, delivered: report) {
                     metrics?.processing.recordNanoseconds(elapsed.inNanoseconds)
                 }
             case let .failure(error):

@@ -21,6 +21,8 @@ struct RebalanceHandler: Sendable {
     let coordinatorSilent: LockedFlag
     /// Called when the service cannot go on (a restore failed): the pipeline stops with this reason.
     let fail: @Sendable (String) -> Void
+    /// Loaded by the restore, written on revoke (`--state-dir`); `nil` without a state directory.
+    let checkpoints: Checkpoints?
 
     func handle(_ event: RebalanceEvent) async {
         let partitions = event.partitions.filter { $0.topic == settings.inputTopic }.map(\.partition)
@@ -43,19 +45,20 @@ struct RebalanceHandler: Sendable {
         let restorer = StateRestorer(
             settings: settings, outputTopic: settings.outputTopic,
             deadLetterTopic: routing.followsSourcePartition ? settings.dlqTopic : nil, logger: logger,
-            isStopping: { budget.isStarted }, progress: ownership.restoreProgress(of: partitions, started: started))
+            isStopping: { budget.isStarted }, progress: ownership.restoreProgress(of: partitions, started: started),
+            checkpoints: checkpoints)
         do {
-            let decisionsRead = try await restorer.restore(partitions, into: ownership.store)
+            let outcome = try await restorer.restore(partitions, into: ownership.store)
             let elapsed = started.duration(to: .now)
             metrics.restoreTime.recordNanoseconds(elapsed.inNanoseconds)
-            metrics.restoredDecisions.increment(by: decisionsRead)
-            ownership.restored(partitions)
-            logger.info(
-                "state restored",
-                metadata: [
-                    "partitions": "\(partitions.sorted())", "decisions_read": "\(decisionsRead)",
-                    "seconds": "\(elapsed.secondsText)",
-                ])
+            metrics.restoredDecisions.increment(by: outcome.recordsRead)
+            ownership.restored(partitions, coveredTo: outcome.ends)
+            var metadata: Logger.Metadata = [
+                "partitions": "\(partitions.sorted())", "decisions_read": "\(outcome.recordsRead)",
+                "seconds": "\(elapsed.secondsText)",
+            ]
+            if checkpoints != nil { metadata["from_checkpoint"] = "\(outcome.fromCheckpoint)" }
+            logger.info("state restored", metadata: metadata)
         } catch is StateRestorer.Interrupted {
             logger.info("state restore of partitions \(partitions.sorted()) abandoned: stopping")
         } catch {
@@ -73,6 +76,10 @@ struct RebalanceHandler: Sendable {
                 logger.warning(
                     "outputs of partitions \(partitions.sorted()) still in flight at revocation; the next owner re-reads them and deduplicates"
                 )
+            }
+            if drained {
+                await checkpoints?.write(
+                    partitions, reason: "revoke", within: settings.checkpointTimeout, budget: budget)
             }
             let positions = ledger.takeStorable(partitions)
             do {
@@ -97,6 +104,7 @@ struct RebalanceHandler: Sendable {
                 )
             }
         }
+        checkpoints?.forget(partitions)
         await ownership.released(partitions)
     }
 }

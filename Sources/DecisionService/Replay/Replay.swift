@@ -116,9 +116,9 @@ public struct Replay: Sendable {
             deadLetterTopic: writeDeadLetters && routing.followsSourcePartition ? settings.dlqTopic : nil,
             logger: session.logger, isStopping: session.isStopping)
         do {
-            let decisionsRead = try await restorer.restore(partitions, into: store)
+            let outcome = try await restorer.restore(partitions, into: store)
             session.logger.info(
-                "state restored from \(outputTopic)", metadata: ["decisions_read": "\(decisionsRead)"])
+                "state restored from \(outputTopic)", metadata: ["decisions_read": "\(outcome.recordsRead)"])
             return store
         } catch is StateRestorer.Interrupted {
             return nil
