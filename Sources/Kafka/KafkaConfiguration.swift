@@ -62,11 +62,14 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     }
 
     /// This configuration for a consumer that assigns partitions itself (a restore, a replay): it commits
-    /// nothing and is no static member of the group.
+    /// nothing and is no static member of the group. It reads ranges that end, so a fetch does not wait
+    /// long for more data (`fetch.wait.max.ms` 10 rather than 500, unless set): with the default, each fetch
+    /// of a partition near its end waited half a second, and a 200,000-record restore took twice as long.
     public var forManualAssignment: KafkaConfiguration {
         var configuration = self
         configuration.enableAutoCommit = false
         configuration.groupInstanceID = nil
+        if configuration["fetch.wait.max.ms"] == nil { configuration["fetch.wait.max.ms"] = "10" }
         return configuration
     }
 

@@ -120,10 +120,11 @@ public final class KafkaConsumer: Sendable {
     // MARK: Consumption
 
     /// Waits up to `timeout` for at least one message, then takes what else is ready, up to
-    /// `maxMessages`. Returns an empty batch when nothing arrived in time.
-    public func nextBatch(maxMessages: Int = 1000, timeout: Duration = .milliseconds(500)) async throws
-        -> [KafkaMessage]
-    {
+    /// `maxMessages`. Returns an empty batch when nothing arrived in time. `parts` says, per topic, what to
+    /// copy of its messages (everything for a topic it does not name).
+    public func nextBatch(
+        maxMessages: Int = 1000, timeout: Duration = .milliseconds(500), parts: [String: MessageParts] = [:]
+    ) async throws -> [KafkaMessage] {
         let thread = thread
         let state = state
         let logger = logger
@@ -132,16 +133,17 @@ public final class KafkaConsumer: Sendable {
             let generation = state.generation
             var batch: [KafkaMessage] = []
             batch.reserveCapacity(min(maxMessages, 1024))
+            var topics = TopicNames(parts: parts)
             while batch.isEmpty {
                 thread.runPendingJobs()
                 let remaining = ContinuousClock.now.duration(to: deadline)
                 guard remaining > .zero else { break }
                 if let message = rd_kafka_consumer_poll(rk, min(remaining.milliseconds, 100)) {
-                    try Self.take(message, into: &batch, logger: logger)
+                    try Self.take(message, into: &batch, topics: &topics, logger: logger)
                 }
             }
             while batch.count < maxMessages, let message = rd_kafka_consumer_poll(rk, 0) {
-                try Self.take(message, into: &batch, logger: logger)
+                try Self.take(message, into: &batch, topics: &topics, logger: logger)
             }
             if state.generation != generation {
                 // A rebalance ran while the batch was gathered: keep only partitions still owned.
@@ -166,7 +168,8 @@ public final class KafkaConsumer: Sendable {
     }
 
     private static func take(
-        _ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout [KafkaMessage], logger: Logger
+        _ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout [KafkaMessage],
+        topics: inout TopicNames, logger: Logger
     ) throws {
         defer { rd_kafka_message_destroy(message) }
         let m = message.pointee
@@ -177,7 +180,24 @@ public final class KafkaConsumer: Sendable {
             logger.warning("consumer error: \(text)")
             return
         }
-        batch.append(KafkaMessage(copying: message))
+        let (topic, parts) = topics.lookUp(m.rkt)
+        batch.append(KafkaMessage(copying: message, parts: parts, topic: topic))
+    }
+
+    /// The topic names and parts to copy of one batch, looked up once per topic handle rather than per
+    /// message (a topic name over 15 bytes is an allocation each time).
+    struct TopicNames {
+        let parts: [String: MessageParts]
+        private var known: [(handle: OpaquePointer, name: String, parts: MessageParts)] = []
+
+        init(parts: [String: MessageParts]) { self.parts = parts }
+
+        mutating func lookUp(_ handle: OpaquePointer) -> (String, MessageParts) {
+            if let found = known.first(where: { $0.handle == handle }) { return (found.name, found.parts) }
+            let name = String(cString: rd_kafka_topic_name(handle))
+            known.append((handle, name, parts[name] ?? .all))
+            return (name, parts[name] ?? .all)
+        }
     }
 
     // MARK: Closing

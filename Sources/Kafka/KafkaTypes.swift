@@ -44,6 +44,19 @@ public struct KafkaHeader: Sendable, Equatable {
 }
 
 /// A message read from Kafka. Its bytes are copied out of librdkafka, so it outlives the poll.
+/// Which parts of a message a read copies out of librdkafka (its topic, partition, offset and timestamp
+/// always): a restore needs only the decisions' values and the dead letters' headers, and every part left
+/// out is an allocation and a copy saved per message.
+public struct MessageParts: OptionSet, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let key = MessageParts(rawValue: 1)
+    public static let value = MessageParts(rawValue: 2)
+    public static let headers = MessageParts(rawValue: 4)
+    public static let all: MessageParts = [.key, .value, .headers]
+}
+
 public struct KafkaMessage: Sendable {
     public var topic: String
     public var partition: Int32

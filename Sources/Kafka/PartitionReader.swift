@@ -2,7 +2,7 @@
 /// here up to there", which the state restore, `replay`, `demo`, the tests and the benchmarks all need.
 /// The consumer must use manual assignment; the reader assigns it. Messages outside a range (a fetch
 /// past the end) are dropped, and a partition is done once the message before its end has been read.
-public struct PartitionReader {
+public struct PartitionReader: Sendable {
     private let consumer: KafkaConsumer
     /// The end (exclusive) of each partition not yet read to its end.
     public private(set) var unread: [TopicPartition: Int64]
@@ -39,13 +39,15 @@ public struct PartitionReader {
     public var isFinished: Bool { unread.isEmpty }
 
     /// The next messages inside the ranges, in order within each partition; empty when the poll timed out
-    /// or when everything fetched lay outside.
-    public mutating func nextBatch(maxMessages: Int = 5000, timeout: Duration = .milliseconds(200)) async throws
-        -> [KafkaMessage]
-    {
+    /// or when everything fetched lay outside. `parts`: what to copy of each topic's messages
+    /// (``KafkaConsumer/nextBatch(maxMessages:timeout:parts:)``).
+    public mutating func nextBatch(
+        maxMessages: Int = 5000, timeout: Duration = .milliseconds(200), parts: [String: MessageParts] = [:]
+    ) async throws -> [KafkaMessage] {
         guard !unread.isEmpty else { return [] }
         var inside: [KafkaMessage] = []
-        for message in try await consumer.nextBatch(maxMessages: maxMessages, timeout: timeout) {
+        inside.reserveCapacity(maxMessages)
+        for message in try await consumer.nextBatch(maxMessages: maxMessages, timeout: timeout, parts: parts) {
             let partition = message.topicPartition
             guard let end = unread[partition], message.offset < end else { continue }
             next[partition] = message.offset + 1

@@ -27,11 +27,13 @@ struct StateRestorer: Sendable {
     var checkpoints: Checkpoints? = nil
 
     /// What a restore did: records read, where it stopped reading each topic partition (the high
-    /// watermarks taken when it started), and which partitions started from a checkpoint.
+    /// watermarks taken when it started), and the offsets each checkpoint it started from covered.
     struct Outcome: Sendable {
         var recordsRead: Int
         var ends: [TopicPartition: Int64]
-        var fromCheckpoint: [Int32]
+        var checkpointed: [Int32: [TopicPartition: Int64]]
+
+        var fromCheckpoint: [Int32] { checkpointed.keys.sorted() }
     }
 
     /// How far a restore has come: per input partition, records read by the latest batch and records left.
@@ -48,7 +50,7 @@ struct StateRestorer: Sendable {
 
     /// Rebuilds `partitions`' state for `store`'s rules and installs it.
     func restore(_ partitions: [Int32], into store: DecisionStateStore) async throws -> Outcome {
-        guard !partitions.isEmpty else { return Outcome(recordsRead: 0, ends: [:], fromCheckpoint: []) }
+        guard !partitions.isEmpty else { return Outcome(recordsRead: 0, ends: [:], checkpointed: [:]) }
         let loaded = await checkpoints?.load(partitions) ?? [:]
         let consumer = try KafkaConsumer(
             configuration: settings.kafka.forManualAssignment,
@@ -70,7 +72,7 @@ struct StateRestorer: Sendable {
             await store.install(restore.states)
             return Outcome(
                 recordsRead: restore.recordsRead, ends: ranges.mapValues(\.upperBound),
-                fromCheckpoint: checkpointed.keys.sorted())
+                checkpointed: checkpointed.mapValues { checkpoint in covered(by: checkpoint) })
         } catch {
             await consumer.close(timeout: .seconds(2))
             throw error
@@ -103,6 +105,15 @@ struct StateRestorer: Sendable {
             }
         }
         return found
+    }
+
+    /// The topic partitions' offsets `checkpoint` covers.
+    private func covered(by checkpoint: PartitionCheckpoint) -> [TopicPartition: Int64] {
+        var covered = [TopicPartition(outputTopic, checkpoint.identity.partition): checkpoint.decisionsOffset]
+        if let deadLetterTopic {
+            covered[TopicPartition(deadLetterTopic, checkpoint.identity.partition)] = checkpoint.deadLettersOffset ?? 0
+        }
+        return covered
     }
 
     /// The loaded checkpoints whose offsets lie within what the topics hold now; the others are named.
@@ -159,7 +170,23 @@ struct StateRestorer: Sendable {
         _ ranges: [TopicPartition: Range<Int64>], with consumer: KafkaConsumer, into restore: inout StateRestore,
         deadline: Deadline
     ) async throws {
-        var reader = try await PartitionReader(consumer: consumer, ranges: ranges)
+        // Only what the state needs: a decision's value and timestamp, a dead letter's headers.
+        var parts = [outputTopic: MessageParts.value]
+        if let deadLetterTopic { parts[deadLetterTopic] = .headers }
+        var reader = ReadAhead(
+            try await PartitionReader(consumer: consumer, ranges: ranges), maxMessages: 10_000, parts: parts)
+        do {
+            try await read(&reader, ranges: ranges, into: &restore, deadline: deadline)
+        } catch {
+            await reader.finish()
+            throw error
+        }
+    }
+
+    private func read(
+        _ reader: inout ReadAhead, ranges: [TopicPartition: Range<Int64>], into restore: inout StateRestore,
+        deadline: Deadline
+    ) async throws {
         func remaining() -> [Int32: Int64] {
             ranges.reduce(into: [:]) { left, range in
                 left[range.key.partition, default: 0] += range.value.upperBound - reader.next[range.key]!

@@ -1,14 +1,18 @@
 import CRdKafka
 
 extension KafkaMessage {
-    /// Copies a librdkafka message's bytes into Swift values.
-    init(copying message: UnsafeMutablePointer<rd_kafka_message_t>) {
+    /// Copies a librdkafka message's `parts` into Swift values (a part left out is empty); `topic` is its
+    /// topic's name when the caller knows it, saving a string per message.
+    init(copying message: UnsafeMutablePointer<rd_kafka_message_t>, parts: MessageParts = .all, topic: String? = nil) {
         let m = message.pointee
-        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
-        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        let value =
+            parts.contains(.value) ? m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? [] : []
+        let key = parts.contains(.key) ? m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } : nil
         var headers: [KafkaHeader] = []
         var native: OpaquePointer?
-        if rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native {
+        if parts.contains(.headers), rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR,
+            let native
+        {
             var index = 0
             var name: UnsafePointer<CChar>?
             var bytes: UnsafeRawPointer?
@@ -24,7 +28,7 @@ extension KafkaMessage {
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         self.init(
-            topic: String(cString: rd_kafka_topic_name(m.rkt)), partition: m.partition, offset: m.offset,
+            topic: topic ?? String(cString: rd_kafka_topic_name(m.rkt)), partition: m.partition, offset: m.offset,
             key: key, value: value, headers: headers,
             timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
     }
