@@ -56,7 +56,12 @@ public struct DecisionKey: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses the 32-hex-digit form; `nil` for anything else.
     public init?(hex: some StringProtocol) {
-        let bytes = Array(hex.utf8)
+        guard let key = Array(hex.utf8).withUnsafeBytes({ DecisionKey(hexDigits: $0) }) else { return nil }
+        self = key
+    }
+
+    /// The same from the digits' UTF-8 bytes, read in place (a restore reads one per decision).
+    public init?(hexDigits bytes: UnsafeRawBufferPointer) {
         guard bytes.count == 32 else { return nil }
         var words: [UInt64] = [0, 0]
         for (index, byte) in bytes.enumerated() {

@@ -44,8 +44,7 @@ public struct StateRestore {
     public mutating func apply(_ bytes: [UInt8], partition: Int32, timestampMs: Int64?) {
         recordsRead += 1
         guard states[partition] != nil,
-            let record = DecisionRecord.parse(bytes, fastParser: parser),
-            record.rulesFingerprint == rulesFingerprint
+            let record = DecisionRecord.parse(bytes, fastParser: parser, fingerprint: rulesFingerprint)
         else { return }
         let atMs = timestampMs ?? nowMs
         guard states[partition]!.retains(decidedAtMs: atMs, nowMs: nowMs) else { return }

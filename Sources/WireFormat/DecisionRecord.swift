@@ -27,17 +27,30 @@ public struct DecisionRecord: Sendable, Equatable {
     /// Reads the fields the state needs; `nil` for anything that is not a decision of this schema
     /// (a foreign message on the topic is skipped, not fatal). With `fastParser` (restores read
     /// millions), simdjson parses; what it rejects gets the reference parser's verdict.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, fastParser: SimdJSONParser? = nil) -> DecisionRecord? {
-        if let fastParser, let root = fastParser.parse(bytes) { return read(root) }
+    /// With `fingerprint`, only a decision of those rules (`nil` for any other, its fingerprint compared
+    /// in place: a restore reads millions and keeps only its own).
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, fastParser: SimdJSONParser? = nil, fingerprint: String? = nil
+    ) -> DecisionRecord? {
+        if let fastParser, let root = fastParser.parse(bytes) { return read(root, fingerprint: fingerprint) }
         guard let root = try? JSONParser.parse(bytes) else { return nil }
-        return read(root)
+        return read(root, fingerprint: fingerprint)
     }
 
-    public static func parse(_ bytes: [UInt8], fastParser: SimdJSONParser? = nil) -> DecisionRecord? {
-        bytes.withUnsafeBytes { parse($0, fastParser: fastParser) }
+    public static func parse(_ bytes: [UInt8], fastParser: SimdJSONParser? = nil, fingerprint: String? = nil)
+        -> DecisionRecord?
+    {
+        bytes.withUnsafeBytes { parse($0, fastParser: fastParser, fingerprint: fingerprint) }
     }
 
-    private static func read<Node: JSONNode>(_ root: Node) -> DecisionRecord? {
+    /// Whether `node` is the string `text`, compared as bytes, no `String` made.
+    private static func isString<Node: JSONNode>(_ node: Node?, _ text: String) -> Bool {
+        guard let node, node.kind == .string else { return false }
+        var text = text
+        return node.withUTF8 { bytes in text.withUTF8 { bytes.elementsEqual(UnsafeRawBufferPointer($0)) } }
+    }
+
+    private static func read<Node: JSONNode>(_ root: Node, fingerprint expected: String?) -> DecisionRecord? {
         func string(_ node: Node?) -> String? { node.flatMap { $0.kind == .string ? $0.stringValue : nil } }
         func number(_ node: Node?) -> Double? {
             node.flatMap { $0.kind == .integer || $0.kind == .double ? $0.doubleValue : nil }
@@ -45,10 +58,15 @@ public struct DecisionRecord: Sendable, Equatable {
         func integer(_ node: Node?) -> Int? {
             node.flatMap { $0.kind == .integer ? Int(exactly: $0.integerValue) : nil }
         }
-        guard root.kind == .object,
-            string(root.member(DecisionField.schema)) == DecisionEncoder.schema,
-            let id = string(root.member(DecisionField.decisionID)), let key = DecisionKey(hex: id),
-            let fingerprint = string(root.member(DecisionField.rulesFingerprint)),
+        func fingerprint() -> String? {
+            let node = root.member(DecisionField.rulesFingerprint)
+            guard let expected else { return string(node) }
+            return isString(node, expected) ? expected : nil
+        }
+        guard root.kind == .object, isString(root.member(DecisionField.schema), DecisionEncoder.schema),
+            let id = root.member(DecisionField.decisionID), id.kind == .string,
+            let key = id.withUTF8({ DecisionKey(hexDigits: $0) }),
+            let fingerprint = fingerprint(),
             let workflowID = string(root.member(DecisionField.workflowID)),
             let report = root.member(DecisionField.report), report.kind == .object,
             let successRate = number(report.member(InputField.Report.successRate)),
