@@ -17,7 +17,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends librdkafka1 libstdc++6 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin decider
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin decider \
+    && install -d -o 10001 -g 10001 /var/lib/optimizer-decider
 COPY --from=build /out/optimizer-decider /usr/local/bin/optimizer-decider
 COPY examples/rules.yaml /etc/optimizer-decider/rules.yaml
 USER 10001

@@ -31,6 +31,11 @@ def test_compose_file_validates():
     assert "/etc/prometheus/alerts.yml" in (ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text()
     groups = {services[name]["environment"]["DECIDER_GROUP_ID"] for name in ("decider-1", "decider-2")}
     assert groups == {"optimizer-decider"}, "both replicas in one group"
+    # Each replica keeps its checkpoints on a volume of its own.
+    state_volumes = [next(str(v) for v in services[name]["volumes"] if "/var/lib/optimizer-decider" in str(v))
+                     for name in ("decider-1", "decider-2")]
+    assert len(set(state_volumes)) == 2, state_volumes
+    assert all(services[name]["environment"]["DECIDER_STATE_DIR"] == "/var/lib/optimizer-decider" for name in ("decider-1", "decider-2"))
     assert services["kafka"]["image"].startswith("apache/kafka:")
 
 
@@ -59,6 +64,13 @@ def test_manifests_agree_with_each_other_and_the_service():
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["resources"]["requests"] and container["resources"]["limits"]
+    # Checkpoints go to the pod's own claim, mounted where DECIDER_STATE_DIR points, writable by its user.
+    claims = {c["metadata"]["name"]: c for c in deployment["spec"]["volumeClaimTemplates"]}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["state"] == env["DECIDER_STATE_DIR"]["value"]
+    assert claims["state"]["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claims["state"]["spec"]["resources"]["requests"]["storage"]
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]
     # Every DECIDER_* variable the manifests set is one the service reads.
     help_text = run_cli("run", "--help").stdout.decode()
     settings = dict(line.split("=", 1) for line in (KUBE / "settings.env").read_text().splitlines() if line.strip())
