@@ -53,6 +53,7 @@ struct RebalanceHandler: Sendable {
             metrics.restoreTime.recordNanoseconds(elapsed.inNanoseconds)
             metrics.restoredDecisions.increment(by: outcome.recordsRead)
             ownership.restored(partitions, coveredTo: outcome.ends)
+            checkpoints?.restored(outcome)
             var metadata: Logger.Metadata = [
                 "partitions": "\(partitions.sorted())", "decisions_read": "\(outcome.recordsRead)",
                 "seconds": "\(elapsed.secondsText)",

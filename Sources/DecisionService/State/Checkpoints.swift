@@ -144,6 +144,15 @@ struct Checkpoints: Sendable {
             ])
     }
 
+    /// Remembers what a restore found: a partition restored from its checkpoint up to `ends` with nothing
+    /// after it has that checkpoint on disk already, and is not written again until it changes.
+    func restored(_ outcome: StateRestorer.Outcome) {
+        for (partition, covered) in outcome.checkpointed {
+            let ends = outcome.ends.filter { $0.key.partition == partition }
+            if covered == ends { written.set(ends, for: partition) }
+        }
+    }
+
     /// Forgets what was written for partitions this instance no longer owns: a later assignment restores
     /// them, and its first checkpoint is written whatever it covers.
     func forget(_ partitions: [Int32]) { written.forget(partitions) }
