@@ -116,6 +116,11 @@ public struct PartitionState: Sendable, Equatable {
             atMs: atMs)
     }
 
+    /// ``restore(_:atMs:)`` when the retention still keeps a decision made at `atMs` (``retains(decidedAtMs:nowMs:)``).
+    public mutating func restoreIfRetained(_ record: DecisionRecord, atMs: Int64, nowMs: Int64) {
+        if retains(decidedAtMs: atMs, nowMs: nowMs) { restore(record, atMs: atMs) }
+    }
+
     /// Whether a decision made at `atMs` still blocks its duplicates at `nowMs`: the one retention rule,
     /// for expiry and for restore.
     public func retains(decidedAtMs atMs: Int64, nowMs: Int64) -> Bool {

@@ -1,5 +1,11 @@
 import DecisionCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// What the service reads back from a decision on the decisions topic to rebuild its state: the id
 /// (deduplication), the rules fingerprint, the workflow, the metrics its history keeps and, for a run
 /// with a variant, what the variant table keeps (contract section 3.3).
@@ -47,7 +53,12 @@ public struct DecisionRecord: Sendable, Equatable {
     private static func isString<Node: JSONNode>(_ node: Node?, _ text: String) -> Bool {
         guard let node, node.kind == .string else { return false }
         var text = text
-        return node.withUTF8 { bytes in text.withUTF8 { bytes.elementsEqual(UnsafeRawBufferPointer($0)) } }
+        return node.withUTF8 { bytes in
+            text.withUTF8 { expected in
+                bytes.count == expected.count
+                    && (bytes.isEmpty || memcmp(bytes.baseAddress!, expected.baseAddress!, bytes.count) == 0)
+            }
+        }
     }
 
     private static func read<Node: JSONNode>(_ root: Node, fingerprint expected: String?) -> DecisionRecord? {
