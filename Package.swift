@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
         // Already built for Hummingbird; its thread pool runs the checkpoints' blocking file I/O.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // SHA-256 for decision ids (BoringSSL's vectorised code); already in the graph through Hummingbird.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // C interop: librdkafka from Debian's librdkafka-dev.
@@ -43,8 +45,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The pure domain: reports, analysis, rules, reasons, strategy, decisions. No I/O, no dependencies.
-        .target(name: "DecisionCore"),
+        // The pure domain: reports, analysis, rules, reasons, strategy, decisions. No I/O; its one
+        // dependency is swift-crypto's SHA-256 for decision ids and fingerprints.
+        .target(name: "DecisionCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The contract's JSON in and out, rules files, dead-letter reasons.
         .target(
             name: "WireFormat",

@@ -15,24 +15,44 @@ public enum RunIdentity: Sendable, Hashable {
     /// The decision id: the same run under the same rules fingerprint always gets the same id, and
     /// different runs or fingerprints get different ids (128 bits of SHA-256).
     public func decisionKey(rulesFingerprint: String) -> DecisionKey {
-        var hasher = SHA256()
-        hasher.update("optimizer.decision/v1\u{0}")
-        hasher.update(rulesFingerprint)
-        // The pieces one after another: the same bytes as the joined string, without building it.
         switch self {
         case let .runID(workflowID, runID):
-            hasher.update("\u{0}run\u{0}")
-            hasher.update(workflowID)
-            hasher.update("\u{0}")
-            hasher.update(runID)
+            Self.key(rulesFingerprint, "\u{0}run\u{0}", workflowID, runID)
         case let .contentHash(workflowID, sha256Hex):
-            hasher.update("\u{0}sha256\u{0}")
-            hasher.update(workflowID)
-            hasher.update("\u{0}")
-            hasher.update(sha256Hex)
+            Self.key(rulesFingerprint, "\u{0}sha256\u{0}", workflowID, sha256Hex)
         }
-        return DecisionKey(digest: hasher.finalize())
     }
+
+    /// SHA-256 of `optimizer.decision/v1 NUL fingerprint kind workflow NUL id`, the pieces joined in one
+    /// buffer on the stack: one call into the hash, nothing allocated but the digest.
+    private static func key(
+        _ rulesFingerprint: String, _ kind: StaticString, _ workflowID: String, _ id: String
+    ) -> DecisionKey {
+        let prefix: StaticString = "optimizer.decision/v1\u{0}"
+        let length =
+            prefix.utf8CodeUnitCount + rulesFingerprint.utf8.count + kind.utf8CodeUnitCount + workflowID.utf8.count
+            + 1 + id.utf8.count
+        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { buffer in
+            var end = 0
+            func append(_ bytes: UnsafeRawBufferPointer) {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[end...]).copyMemory(from: bytes)
+                end += bytes.count
+            }
+            func append(_ text: String) {
+                var text = text
+                text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+            }
+            append(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+            append(rulesFingerprint)
+            append(UnsafeRawBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
+            append(workflowID)
+            append(UnsafeRawBufferPointer(start: Self.separator.utf8Start, count: 1))
+            append(id)
+            return Hashing.withSHA256(of: UnsafeRawBufferPointer(buffer)) { DecisionKey(digest: $0) }
+        }
+    }
+
+    private static let separator: StaticString = "\u{0}"
 }
 
 /// A decision id: 128 bits, written as 32 lower-case hex digits. Compact, so that the dedup state for a
@@ -46,12 +66,11 @@ public struct DecisionKey: Sendable, Hashable, CustomStringConvertible {
         self.low = low
     }
 
-    init(digest: [UInt8]) {
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        for i in 0..<8 { high = high << 8 | UInt64(digest[i]) }
-        for i in 8..<16 { low = low << 8 | UInt64(digest[i]) }
-        self.init(high: high, low: low)
+    /// The first 128 bits of a digest, big-endian.
+    init(digest: UnsafeRawBufferPointer) {
+        self.init(
+            high: UInt64(bigEndian: digest.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+            low: UInt64(bigEndian: digest.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
     }
 
     /// Parses the 32-hex-digit form; `nil` for anything else.

@@ -124,6 +124,6 @@ public struct ScoringRules: Sendable, Equatable {
     /// A stable hash of the effective values: `sha256:` and the first 16 hex digits of SHA-256 over
     /// ``canonicalText``. Equal rules, however written (defaults left out, `80` or `80.0`), share it.
     public var fingerprint: String {
-        "sha256:" + hexString(SHA256.hash(canonicalText.utf8).prefix(8))
+        "sha256:" + hexString(Hashing.sha256(canonicalText.utf8).prefix(8))
     }
 }

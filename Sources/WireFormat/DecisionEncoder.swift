@@ -7,7 +7,7 @@ public enum ProducerInfo {
 }
 
 /// Writes decisions as the contract's JSON (section 4), reusing one buffer.
-public struct DecisionEncoder {
+public struct DecisionEncoder: ~Copyable {
     public static let schema = "optimizer.decision/v1"
     /// The headers every decision carries.
     public static let headers: [(String, String)] = [

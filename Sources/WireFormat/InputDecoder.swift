@@ -70,7 +70,7 @@ public struct InputDecoder: Sendable {
             let report = try TestExecutionReport.validated(legacy: legacy)
             let identity: RunIdentity =
                 legacy.runID.map { .runID(workflowID: report.workflowID, runID: $0) }
-                ?? .contentHash(workflowID: report.workflowID, sha256Hex: hexString(SHA256.hash(bytes)))
+                ?? .contentHash(workflowID: report.workflowID, sha256Hex: hexString(Hashing.sha256(bytes)))
             submission = RunSubmission(report: report, analysis: nil, schema: schema, identity: identity)
         }
         var result = submission

@@ -1,61 +1,102 @@
 import DecisionCore
 
 /// Appends JSON text to a byte buffer that callers reuse across messages.
-public struct JSONWriter {
-    public var bytes: [UInt8]
+///
+/// The buffer is its own allocation, written through a pointer after one capacity check per piece: an
+/// `Array` append checks uniqueness and capacity per call, which cost more than the JSON itself.
+/// Noncopyable, so that exactly one writer owns the allocation and frees it.
+public struct JSONWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
     private var needsComma = false
 
     public init(capacity: Int = 2048) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
     }
 
+    deinit { base.deallocate() }
+
+    /// A copy of what has been written.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
     public mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        count = 0
         needsComma = false
     }
 
+    /// Room for `extra` more bytes; grows by doubling, so appends stay amortised O(1).
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(toAtLeast: count + extra) }
+    }
+
+    private mutating func grow(toAtLeast needed: Int) {
+        let newCapacity = max(needed, capacity * 2)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.initialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    private mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) { append(UnsafeRawBufferPointer(bytes)) }
+
     private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        if needsComma { append(UInt8(ascii: ",")) }
         needsComma = true
     }
 
     private mutating func raw(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     public mutating func key(_ name: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         raw(name)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        raw("\":")
         needsComma = false
     }
 
     public mutating func key(_ name: String) {
         separate()
         appendString(name)
-        bytes.append(UInt8(ascii: ":"))
+        append(UInt8(ascii: ":"))
         needsComma = false
     }
 
     public mutating func beginObject() {
         separate()
-        bytes.append(UInt8(ascii: "{"))
+        append(UInt8(ascii: "{"))
         needsComma = false
     }
     public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+        append(UInt8(ascii: "}"))
         needsComma = true
     }
     public mutating func beginArray() {
         separate()
-        bytes.append(UInt8(ascii: "["))
+        append(UInt8(ascii: "["))
         needsComma = false
     }
     public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+        append(UInt8(ascii: "]"))
         needsComma = true
     }
 
@@ -76,9 +117,10 @@ public struct JSONWriter {
     public mutating func integer<Integer: BinaryInteger>(_ value: Integer) {
         separate()
         guard let magnitude = UInt64(exactly: value.magnitude) else {
-            return bytes.append(contentsOf: String(value).utf8)
+            var text = String(value)
+            return text.withUTF8 { append($0) }
         }
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { append(UInt8(ascii: "-")) }
         appendDigits(magnitude)
     }
 
@@ -92,7 +134,7 @@ public struct JSONWriter {
                 digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
             } while rest > 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
+            append(UnsafeBufferPointer(rebasing: digits[start..<20]))
         }
     }
 
@@ -106,8 +148,22 @@ public struct JSONWriter {
     public mutating func number(_ value: Double) {
         guard value.isFinite else { return null() }
         separate()
-        bytes.append(contentsOf: value.description.utf8)
+        // Whole numbers well inside Double's exact range print as their digits and ".0" (what
+        // `description` prints for them, the same as Python's repr); the rest need the shortest form.
+        if value.rounded(.towardZero) == value, value.magnitude < Self.wholeNumberLimit,
+            value != 0 || value.sign == .plus
+        {
+            if value < 0 { append(UInt8(ascii: "-")) }
+            appendDigits(UInt64(value.magnitude))
+            return raw(".0")
+        }
+        var text = value.description
+        text.withUTF8 { append($0) }
     }
+
+    /// Below this, `description` writes a whole double in positional notation (it switches to `1e+16`
+    /// at 2^53 and beyond).
+    static let wholeNumberLimit = 1e15
 
     public mutating func number(_ value: Double?) {
         if let value { number(value) } else { null() }
@@ -139,23 +195,27 @@ public struct JSONWriter {
     }
 
     private mutating func appendString(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in
-            // Most strings need no escaping: found eight bytes at a time, they are copied in one go.
-            guard Self.needsEscaping(UnsafeRawBufferPointer(utf8)) else { return bytes.append(contentsOf: utf8) }
-            // Copy runs that need no escaping in one go; escape the rest byte by byte.
-            var runStart = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                appendEscaped(byte)
-                runStart = index + 1
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+        append(UInt8(ascii: "\""))
+        // Native strings lend their UTF-8 in place; others (bridged, rare here) are copied once.
+        if text.utf8.withContiguousStorageIfAvailable({ appendEscaping($0) }) == nil {
+            Array(text.utf8).withUnsafeBufferPointer { appendEscaping($0) }
         }
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendEscaping(_ utf8: UnsafeBufferPointer<UInt8>) {
+        // Most strings need no escaping: found eight bytes at a time, they are copied in one go.
+        guard Self.needsEscaping(UnsafeRawBufferPointer(utf8)) else { return append(utf8) }
+        // Copy runs that need no escaping in one go; escape the rest byte by byte.
+        var runStart = 0
+        for index in 0..<utf8.count {
+            let byte = utf8[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            appendEscaped(byte)
+            runStart = index + 1
+        }
+        append(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
     }
 
     /// Whether any byte is below 0x20, a quote or a backslash; word at a time with the classic
@@ -184,25 +244,16 @@ public struct JSONWriter {
 
     private mutating func appendEscaped(_ byte: UInt8) {
         switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-            bytes.append(UInt8(ascii: "\\"))
-            bytes.append(byte)
-        case 0x0A:
-            bytes.append(UInt8(ascii: "\\"))
-            bytes.append(UInt8(ascii: "n"))
-        case 0x0D:
-            bytes.append(UInt8(ascii: "\\"))
-            bytes.append(UInt8(ascii: "r"))
-        case 0x09:
-            bytes.append(UInt8(ascii: "\\"))
-            bytes.append(UInt8(ascii: "t"))
+        case UInt8(ascii: "\""): raw("\\\"")
+        case UInt8(ascii: "\\"): raw("\\\\")
+        case 0x0A: raw("\\n")
+        case 0x0D: raw("\\r")
+        case 0x09: raw("\\t")
         default:
             let hex: StaticString = "0123456789abcdef"
-            let digits = UnsafeBufferPointer(start: hex.utf8Start, count: 16)
-            bytes.append(contentsOf: [
-                UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)],
-                digits[Int(byte & 0xF)],
-            ])
+            raw("\\u00")
+            append(hex.utf8Start[Int(byte >> 4)])
+            append(hex.utf8Start[Int(byte & 0xF)])
         }
     }
 }

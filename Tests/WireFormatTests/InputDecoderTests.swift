@@ -102,7 +102,7 @@ struct InputShapeTests {
         let submission = try decoder.decode(bytes)
         #expect(submission.schema == .legacyBaselineMetrics)
         #expect(submission.report.successfulTests == 3)
-        #expect(submission.identity == .contentHash(workflowID: "unknown", sha256Hex: hexString(SHA256.hash(bytes))))
+        #expect(submission.identity == .contentHash(workflowID: "unknown", sha256Hex: hexString(Hashing.sha256(bytes))))
         let withRunID = try decoder.decode(
             json([("success_rate", .double(0.75)), ("run_id", .string("r7")), ("workflow_id", .string("wf"))]))
         #expect(withRunID.identity == .runID(workflowID: "wf", runID: "r7"))

@@ -148,6 +148,44 @@ struct JSONWriterTests {
         }
     }
 
+    /// Numbers are written as `description` writes them (Python's repr for finite doubles), whole ones by
+    /// the writer's own digits path included, on both sides of its limit.
+    @Test func numbersAreWrittenAsTheirDescription() {
+        let limit = JSONWriter.wholeNumberLimit
+        var values: [Double] = [
+            0, -0.0, 1, -1, 5000, 0.1, -2.5, 1e-5, 123_456_789_012_345, limit, limit - 1, -(limit - 1), 2e15,
+            9_007_199_254_740_992, 1e16, 1e300, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            values.append(Double(Int64.random(in: -2_000_000_000_000_000...2_000_000_000_000_000, using: &generator)))
+            values.append(Double.random(in: -1e6...1e6, using: &generator).rounded())
+        }
+        for value in values {
+            var writer = JSONWriter()
+            writer.number(value)
+            let written = String(decoding: writer.bytes, as: UTF8.self)
+            if written != value.description {
+                Issue.record("\(value.description) written as \(written)")
+                return
+            }
+        }
+    }
+
+    /// A writer starting with less room than one piece grows, keeping what it holds.
+    @Test func growsPastItsCapacity() throws {
+        let long = String(repeating: "é\"x", count: 500)
+        var writer = JSONWriter(capacity: 1)
+        writer.beginArray()
+        for _ in 0..<3 { writer.string(long) }
+        writer.endArray()
+        #expect(
+            try JSONParser.parse(writer.bytes) == .array([.string(long), .string(long), .string(long)]))
+        writer.reset()
+        writer.null()
+        #expect(writer.bytes == Array("null".utf8))
+    }
+
     @Test func controlCharactersAreEscaped() {
         var writer = JSONWriter()
         writer.string("\u{0}\u{1f}")

@@ -53,7 +53,7 @@ struct OutputRecords: Sendable {
             KafkaHeader(
                 HeaderName.deadLetterValueOmitted,
                 "\(record.value.count) bytes: larger than the dead-letter topic accepts"),
-            KafkaHeader(HeaderName.deadLetterValueSHA256, hexString(SHA256.hash(record.value))),
+            KafkaHeader(HeaderName.deadLetterValueSHA256, hexString(Hashing.sha256(record.value))),
         ]
         return stripped
     }
