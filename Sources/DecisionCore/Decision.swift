@@ -42,17 +42,18 @@ public enum RunIdentity: Sendable, Hashable {
                 var text = text
                 text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
             }
-            append(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+            func append(_ text: StaticString) {
+                append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+            }
+            append(prefix)
             append(rulesFingerprint)
-            append(UnsafeRawBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
+            append(kind)
             append(workflowID)
-            append(UnsafeRawBufferPointer(start: Self.separator.utf8Start, count: 1))
+            append("\u{0}" as StaticString)
             append(id)
             return Hashing.withSHA256(of: UnsafeRawBufferPointer(buffer)) { DecisionKey(digest: $0) }
         }
     }
-
-    private static let separator: StaticString = "\u{0}"
 }
 
 /// A decision id: 128 bits, written as 32 lower-case hex digits. Compact, so that the dedup state for a

@@ -117,8 +117,7 @@ public struct JSONWriter: ~Copyable {
     public mutating func integer<Integer: BinaryInteger>(_ value: Integer) {
         separate()
         guard let magnitude = UInt64(exactly: value.magnitude) else {
-            var text = String(value)
-            return text.withUTF8 { append($0) }
+            return appendUnescaped(String(value))
         }
         if value < 0 { append(UInt8(ascii: "-")) }
         appendDigits(magnitude)
@@ -157,12 +156,11 @@ public struct JSONWriter: ~Copyable {
             appendDigits(UInt64(value.magnitude))
             return raw(".0")
         }
-        var text = value.description
-        text.withUTF8 { append($0) }
+        appendUnescaped(value.description)
     }
 
-    /// Below this, `description` writes a whole double in positional notation (it switches to `1e+16`
-    /// at 2^53 and beyond).
+    /// Below this, `description` writes a whole double in positional notation (past 2^53 it writes
+    /// exponents, `1e+16`); kept well below that edge.
     static let wholeNumberLimit = 1e15
 
     public mutating func number(_ value: Double?) {
@@ -192,6 +190,12 @@ public struct JSONWriter: ~Copyable {
             value(member.value)
         }
         endObject()
+    }
+
+    /// Text that needs no escaping (a number's digits), as it is.
+    private mutating func appendUnescaped(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0) }
     }
 
     private mutating func appendString(_ text: String) {
