@@ -57,6 +57,7 @@ public struct JSONWriter: ~Copyable {
 
     private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) { append(UnsafeRawBufferPointer(bytes)) }
 
+    @inline(__always)
     private mutating func separate() {
         if needsComma { append(UInt8(ascii: ",")) }
         needsComma = true
@@ -71,6 +72,13 @@ public struct JSONWriter: ~Copyable {
         append(UInt8(ascii: "\""))
         raw(name)
         raw("\":")
+        needsComma = false
+    }
+
+    public mutating func key(_ key: JSONKey) {
+        key.bytes.withUnsafeBytes { written in
+            append(needsComma ? written : UnsafeRawBufferPointer(rebasing: written.dropFirst()))
+        }
         needsComma = false
     }
 
@@ -200,10 +208,10 @@ public struct JSONWriter: ~Copyable {
 
     private mutating func appendString(_ text: String) {
         append(UInt8(ascii: "\""))
-        // Native strings lend their UTF-8 in place; others (bridged, rare here) are copied once.
-        if text.utf8.withContiguousStorageIfAvailable({ appendEscaping($0) }) == nil {
-            Array(text.utf8).withUnsafeBufferPointer { appendEscaping($0) }
-        }
+        // Native strings lend their UTF-8 in place, small ones from the stack (`withUTF8` is inlined;
+        // the UTF-8 view's generic `withContiguousStorageIfAvailable` was a hundred instructions a call).
+        var text = text
+        text.withUTF8 { appendEscaping($0) }
         append(UInt8(ascii: "\""))
     }
 

@@ -1,0 +1,13 @@
+/// A member name as ``JSONWriter`` writes it before the member's value, quoted, escaped and followed by
+/// its colon once, when the key is made. A decision's member names are constants: spelled from their
+/// `String` at every write they cost about 190 instructions each, some 60 times a decision.
+public struct JSONKey: Sendable {
+    /// `,"name":`; an object's first member is written without the comma.
+    let bytes: [UInt8]
+
+    public init(_ name: String) {
+        var writer = JSONWriter(capacity: name.utf8.count + 8)
+        writer.string(name)
+        bytes = [UInt8(ascii: ",")] + writer.bytes + [UInt8(ascii: ":")]
+    }
+}
