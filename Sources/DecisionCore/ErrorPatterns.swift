@@ -30,9 +30,26 @@ public struct ErrorPatterns: Sendable, Equatable {
 
     /// LLM patterns are tried first: a message matching both kinds is an LLM error.
     public func classify(_ message: String) -> Category? {
-        let folded = Array(caseFolded(message).utf8)
-        if llmFolded.contains(where: { folded.containsSubsequence($0) }) { return .llm }
-        if validationFolded.contains(where: { folded.containsSubsequence($0) }) { return .validation }
+        var text = message
+        // ASCII text, nearly every message, is folded on the stack; `lowercased()` made a new string and
+        // an array per failed task.
+        let asASCII: Category?? = text.withUTF8 { utf8 in
+            guard !utf8.contains(where: { $0 >= 0x80 }) else { return nil }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count) { folded in
+                for index in utf8.indices {
+                    let byte = utf8[index]
+                    folded[index] = byte &- 0x41 < 26 ? byte | 0x20 : byte
+                }
+                return .some(category(ofFolded: UnsafeBufferPointer(folded)))
+            }
+        }
+        if let asASCII { return asASCII }
+        return Array(caseFolded(message).utf8).withUnsafeBufferPointer { category(ofFolded: $0) }
+    }
+
+    private func category(ofFolded text: UnsafeBufferPointer<UInt8>) -> Category? {
+        if llmFolded.contains(where: { text.containsSubsequence($0) }) { return .llm }
+        if validationFolded.contains(where: { text.containsSubsequence($0) }) { return .validation }
         return nil
     }
 }
@@ -52,26 +69,24 @@ func caseFolded(_ text: String) -> String {
     return text.lowercased()
 }
 
-extension Array where Element == UInt8 {
+extension UnsafeBufferPointer where Element == UInt8 {
     /// Whether `needle` occurs as a contiguous run; the empty needle occurs everywhere.
     func containsSubsequence(_ needle: [UInt8]) -> Bool {
         guard !needle.isEmpty else { return true }
         guard needle.count <= count else { return false }
-        return withUnsafeBufferPointer { haystack in
-            needle.withUnsafeBufferPointer { needle in
-                let first = needle[0]
-                var start = 0
-                let last = haystack.count - needle.count
-                while start <= last {
-                    if haystack[start] == first {
-                        var offset = 1
-                        while offset < needle.count && haystack[start + offset] == needle[offset] { offset += 1 }
-                        if offset == needle.count { return true }
-                    }
-                    start += 1
+        return needle.withUnsafeBufferPointer { needle in
+            let first = needle[0]
+            var start = 0
+            let last = count - needle.count
+            while start <= last {
+                if self[start] == first {
+                    var offset = 1
+                    while offset < needle.count && self[start + offset] == needle[offset] { offset += 1 }
+                    if offset == needle.count { return true }
                 }
-                return false
+                start += 1
             }
+            return false
         }
     }
 }
