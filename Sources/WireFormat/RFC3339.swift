@@ -6,7 +6,12 @@ public enum RFC3339 {
     /// Fractions beyond milliseconds are truncated. A lower-case `t` or `z` and a space instead of `T`
     /// are accepted, as RFC 3339 allows.
     public static func millisecondsSinceEpoch(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
+        // Read in place: two timestamps a run, an array each was a tenth of reading them.
+        var text = text
+        return text.withUTF8 { millisecondsSinceEpoch(utf8: $0) }
+    }
+
+    private static func millisecondsSinceEpoch(utf8 b: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard b.count >= 20 else { return nil }
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= b.count else { return nil }
