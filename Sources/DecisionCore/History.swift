@@ -46,7 +46,9 @@ extension HistoryRules {
                 Regression(
                     code: .successRateRegression, observed: report.successRate, baseline: meanSuccess,
                     message:
-                        "success rate \(formatNumber(report.successRate)) is more than \(formatNumber(successRateDrop)) below the mean \(formatNumber(meanSuccess)) of the last \(baseline.count) runs"
+                        Sentence(
+                            "success rate \(report.successRate) is more than \(successRateDrop) below the mean \(meanSuccess) of the last \(baseline.count) runs"
+                        ).text
                 ))
         }
         if meanLatency > 0 && report.avgResponseTimeMs > meanLatency * latencyFactor {
@@ -54,7 +56,9 @@ extension HistoryRules {
                 Regression(
                     code: .latencyRegression, observed: report.avgResponseTimeMs, baseline: meanLatency,
                     message:
-                        "average response time \(formatNumber(report.avgResponseTimeMs)) ms is more than \(formatNumber(latencyFactor))× the mean \(formatNumber(meanLatency)) ms of the last \(baseline.count) runs"
+                        Sentence(
+                            "average response time \(report.avgResponseTimeMs) ms is more than \(latencyFactor)× the mean \(meanLatency) ms of the last \(baseline.count) runs"
+                        ).text
                 ))
         }
         if meanCost > 0 && report.costPerRequest > meanCost * costFactor {
@@ -62,7 +66,9 @@ extension HistoryRules {
                 Regression(
                     code: .costRegression, observed: report.costPerRequest, baseline: meanCost,
                     message:
-                        "cost per request \(formatNumber(report.costPerRequest)) USD is more than \(formatNumber(costFactor))× the mean \(formatNumber(meanCost)) USD of the last \(baseline.count) runs"
+                        Sentence(
+                            "cost per request \(report.costPerRequest) USD is more than \(costFactor)× the mean \(meanCost) USD of the last \(baseline.count) runs"
+                        ).text
                 ))
         }
         return found

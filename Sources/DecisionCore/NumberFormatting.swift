@@ -4,5 +4,41 @@ public func formatNumber(_ value: Double) -> String {
     if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
         return String(Int64(value))
     }
-    return String(describing: value)
+    return value.description
+}
+
+/// A human sentence (a reason's, a regression's), its pieces put together in one buffer and made a
+/// `String` once, numbers written as ``formatNumber`` writes them: interpolating into a `String` cost
+/// some 600 instructions a piece, a few thousand a decision.
+public struct Sentence: ExpressibleByStringInterpolation {
+    public let text: String
+
+    public init(stringLiteral value: StaticString) {
+        text = value.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public init(stringInterpolation: Interpolation) {
+        text = String(decoding: stringInterpolation.bytes, as: UTF8.self)
+    }
+
+    public struct Interpolation: StringInterpolationProtocol {
+        var bytes: [UInt8] = []
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            bytes.reserveCapacity(literalCapacity + 24 * interpolationCount)
+        }
+
+        public mutating func appendLiteral(_ literal: StaticString) {
+            literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        }
+
+        public mutating func appendInterpolation(_ value: Double) { appendInterpolation(formatNumber(value)) }
+
+        public mutating func appendInterpolation(_ value: Int) { appendInterpolation(String(value)) }
+
+        public mutating func appendInterpolation(_ value: String) {
+            var value = value
+            value.withUTF8 { bytes.append(contentsOf: $0) }
+        }
+    }
 }

@@ -40,7 +40,9 @@ extension ScoringRules {
                     Reason(
                         code: .lowOverallScore, observed: analysis.overallScore, threshold: optimizationThreshold,
                         message:
-                            "overall score \(formatNumber(analysis.overallScore)) is below the optimization threshold \(formatNumber(optimizationThreshold))"
+                            Sentence(
+                                "overall score \(analysis.overallScore) is below the optimization threshold \(optimizationThreshold)"
+                            ).text
                     ))
             }
             let critical = analysis.criticalIssueCount
@@ -49,7 +51,9 @@ extension ScoringRules {
                     Reason(
                         code: .criticalIssues, observed: Double(critical), threshold: Double(criticalIssueThreshold),
                         message:
-                            "\(critical) critical issue\(critical == 1 ? "" : "s") reach\(critical == 1 ? "es" : "") the threshold of \(criticalIssueThreshold)"
+                            Sentence(
+                                "\(critical) critical issue\(critical == 1 ? "" : "s") reach\(critical == 1 ? "es" : "") the threshold of \(criticalIssueThreshold)"
+                            ).text
                     ))
             }
         }
@@ -58,7 +62,7 @@ extension ScoringRules {
                 Reason(
                     code: .lowSuccessRate, observed: report.successRate, threshold: minSuccessRate,
                     message:
-                        "success rate \(formatNumber(report.successRate)) is below the minimum \(formatNumber(minSuccessRate))"
+                        Sentence("success rate \(report.successRate) is below the minimum \(minSuccessRate)").text
                 ))
         }
         if report.avgResponseTimeMs > maxAcceptableLatencyMs {
@@ -66,7 +70,9 @@ extension ScoringRules {
                 Reason(
                     code: .highLatency, observed: report.avgResponseTimeMs, threshold: maxAcceptableLatencyMs,
                     message:
-                        "average response time \(formatNumber(report.avgResponseTimeMs)) ms exceeds the maximum \(formatNumber(maxAcceptableLatencyMs)) ms"
+                        Sentence(
+                            "average response time \(report.avgResponseTimeMs) ms exceeds the maximum \(maxAcceptableLatencyMs) ms"
+                        ).text
                 ))
         }
         if report.costPerRequest > maxCostPerRequest {
@@ -74,7 +80,9 @@ extension ScoringRules {
                 Reason(
                     code: .highCost, observed: report.costPerRequest, threshold: maxCostPerRequest,
                     message:
-                        "cost per request \(formatNumber(report.costPerRequest)) USD exceeds the maximum \(formatNumber(maxCostPerRequest)) USD"
+                        Sentence(
+                            "cost per request \(report.costPerRequest) USD exceeds the maximum \(maxCostPerRequest) USD"
+                        ).text
                 ))
         }
         let timeoutRate = report.timeoutErrorRate
@@ -83,7 +91,7 @@ extension ScoringRules {
                 Reason(
                     code: .excessiveTimeouts, observed: timeoutRate, threshold: maxTimeoutErrorRate,
                     message:
-                        "timeout rate \(formatNumber(timeoutRate)) exceeds the maximum \(formatNumber(maxTimeoutErrorRate))"
+                        Sentence("timeout rate \(timeoutRate) exceeds the maximum \(maxTimeoutErrorRate)").text
                 ))
         }
         return reasons
