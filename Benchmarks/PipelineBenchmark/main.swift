@@ -5,6 +5,8 @@ import Logging
 
 // End to end, side by side, in one run, each contender on a fresh `mock-broker` process (3 brokers):
 //   c-passthrough  a pass-through in C on librdkafka's C API (Benchmarks/baselines/passthrough.c)
+//   native-decider the same job in C++ on simdjson's On-Demand API and librdkafka's C API, one thread
+//                  (Benchmarks/baselines/native_decider.cpp)
 //   python-peer    the same job in Python on confluent-kafka + pydantic v2 (Benchmarks/baselines/python_peer.py)
 //   run            `optimizer-decider run`
 //   replay         `optimizer-decider replay --from beginning --until end`
@@ -14,14 +16,14 @@ import Logging
 // This program only drives and measures; it shares the corpus generator and the Kafka client it reads
 // and writes the topics with, never the code under test with a baseline.
 //
-// Usage: PipelineBenchmark <optimizer-decider> <passthrough binary> <python> <python_peer.py>
+// Usage: PipelineBenchmark <optimizer-decider> <passthrough binary> <native decider binary> <python> <python_peer.py>
 //        [messages] [partitions] [keys] [tasks] [rounds] [paced rate/s]
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 5 else {
+guard arguments.count >= 6 else {
     FileHandle.standardError.write(
         Data(
-            "usage: PipelineBenchmark <optimizer-decider> <passthrough> <python> <python_peer.py> [messages] [partitions] [keys] [tasks] [rounds] [paced rate]\n"
+            "usage: PipelineBenchmark <optimizer-decider> <passthrough> <native decider> <python> <python_peer.py> [messages] [partitions] [keys] [tasks] [rounds] [paced rate]\n"
                 .utf8))
     exit(2)
 }
@@ -30,14 +32,15 @@ func argument(_ index: Int, _ fallback: Int) -> Int {
 }
 let decider = arguments[1]
 let passthrough = arguments[2]
-let python = arguments[3]
-let peer = arguments[4]
-let total = argument(5, 40_000)
-let partitions = argument(6, 32)
-let keys = argument(7, 5_000)
-let tasks = argument(8, 5)
-let rounds = argument(9, 3)
-let pacedRate = argument(10, 1_000)
+let nativeDeciderBinary = arguments[3]
+let python = arguments[4]
+let peer = arguments[5]
+let total = argument(6, 40_000)
+let partitions = argument(7, 32)
+let keys = argument(8, 5_000)
+let tasks = argument(9, 5)
+let rounds = argument(10, 3)
+let pacedRate = argument(11, 1_000)
 let logger: Logger = {
     var logger = Logger(label: "bench")
     logger.logLevel = .critical
@@ -163,6 +166,7 @@ struct ServiceTimeout: Error { let what: String }
 
 enum Contender: String, CaseIterable {
     case cPassthrough = "c-passthrough"
+    case nativeDecider = "native-decider"
     case pythonPeer = "python-peer"
     case run, replay
 
@@ -171,6 +175,8 @@ enum Contender: String, CaseIterable {
         switch self {
         case .cPassthrough:
             return spawn(passthrough, [bootstrap, "in", "out", "bench-c", String(count)])
+        case .nativeDecider:
+            return spawn(nativeDeciderBinary, [bootstrap, "in", "out", "dlq", "bench-native", String(count)])
         case .pythonPeer:
             return spawn(python, [peer, bootstrap, "in", "out", "dlq", "bench-py", String(count)])
         case .run:
@@ -270,16 +276,20 @@ for contender in Contender.allCases where contender != .replay {
 let baseline = median(results[.cPassthrough]!.map(\.rate))
 let baselineCPU = median(results[.cPassthrough]!.map(\.cpuMicrosecondsPerMessage))
 let pythonRate = median(results[.pythonPeer]!.map(\.rate))
+let nativeRate = median(results[.nativeDecider]!.map(\.rate))
+let nativeCPU = median(results[.nativeDecider]!.map(\.cpuMicrosecondsPerMessage))
 print(
-    "\n| contender | outputs/s (median of \(rounds)) | vs C pass-through | vs Python peer | CPU µs/message | CPU vs C | latency p50 / p99 ms at \(pacedRate)/s |"
+    "\n| contender | outputs/s (median of \(rounds); the rounds) | vs C pass-through | vs native decider | vs Python peer | CPU µs/message | CPU vs C | CPU vs native | latency p50 / p99 ms at \(pacedRate)/s |"
 )
-print("|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|")
 for contender in Contender.allCases {
     let rate = median(results[contender]!.map(\.rate))
     let cpu = median(results[contender]!.map(\.cpuMicrosecondsPerMessage))
     let lat = latency[contender].map { String(format: "%.0f / %.0f", $0.0, $0.1) } ?? "n/a (a backfill)"
+    let each = results[contender]!.map { String(format: "%.0f", $0.rate) }.joined(separator: "; ")
     print(
         String(
-            format: "| %@ | %.0f | %.2f | %.2f | %.1f | %.2f | %@ |", contender.rawValue as NSString, rate,
-            rate / baseline, rate / pythonRate, cpu, cpu / baselineCPU, lat as NSString))
+            format: "| %@ | %.0f (%@) | %.2f | %.2f | %.2f | %.1f | %.2f | %.2f | %@ |", contender.rawValue as NSString,
+            rate, each as NSString, rate / baseline, rate / nativeRate, rate / pythonRate, cpu, cpu / baselineCPU,
+            cpu / nativeCPU, lat as NSString))
 }
