@@ -6,7 +6,7 @@
  * Per message: the payload copied once into a reused padded buffer, parsed with On-Demand (one pass over
  * the members, keys compared as they are read); the contract's validation of an executor run result
  * (types, ranges, the counts' consistency, the success rate against succeeded / completed, RFC 3339
- * timestamps); the report (percentiles, error classification by the default patterns); the reasons of the
+ * timestamps; not the service's bounds on a message's size and on counts); the report (percentiles, error classification by the default patterns); the reasons of the
  * default rules with their sentences; the strategy; per-partition history (the last 20 runs of each
  * workflow) and its regressions after 5; deduplication by the decision id (SHA-256 of the same pieces the
  * service hashes, so both give the same ids for the same runs); one decision JSON with the service's
@@ -24,7 +24,9 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
