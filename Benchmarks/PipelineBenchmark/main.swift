@@ -8,7 +8,8 @@ import Logging
 //   native-decider the same job in C++ on simdjson's On-Demand API and librdkafka's C API, one thread
 //                  (Benchmarks/baselines/native_decider.cpp)
 //   python-peer    the same job in Python on confluent-kafka + pydantic v2 (Benchmarks/baselines/python_peer.py)
-//   run            `optimizer-decider run`
+//   run            `optimizer-decider run` (one decision shard per core it may use)
+//   run-1-shard    `optimizer-decider run --decision-shards 1`: the same with every partition on one shard
 //   replay         `optimizer-decider replay --from beginning --until end`
 // over one corpus of executor run results. Throughput = outputs ÷ span of the outputs' timestamps; CPU per
 // message from the contender's rusage (user + system, start to exit); medians of the rounds. Latency is
@@ -18,6 +19,8 @@ import Logging
 //
 // Usage: PipelineBenchmark <optimizer-decider> <passthrough binary> <native decider binary> <python> <python_peer.py>
 //        [messages] [partitions] [keys] [tasks] [rounds] [paced rate/s]
+// Environment: CONTENDERS=a,b,… runs only those (the pass-through always, for the ratios); CONTENDER_CPUS=0
+// runs each contender under `taskset -c 0` (the brokers keep every core).
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 6 else {
@@ -64,6 +67,9 @@ struct Child {
 
     func signal(_ number: Int32) { kill(pid, number) }
 }
+
+/// CPUs the contenders are pinned to (`taskset -c`), or every core.
+let contenderCPUs = ProcessInfo.processInfo.environment["CONTENDER_CPUS"].flatMap { $0.isEmpty ? nil : $0 }
 
 func spawn(_ path: String, _ args: [String], captureStdout: Bool = false) -> Child {
     var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
@@ -168,38 +174,48 @@ enum Contender: String, CaseIterable {
     case cPassthrough = "c-passthrough"
     case nativeDecider = "native-decider"
     case pythonPeer = "python-peer"
-    case run, replay
+    case run
+    case runOneShard = "run-1-shard"
+    case replay
 
     /// Starts the contender on `in`, writing `out`; `count` is how many outputs it must produce.
     func start(_ bootstrap: String, count: Int) -> Child {
+        let (path, args) = command(bootstrap, count: count)
+        guard let cpus = contenderCPUs else { return spawn(path, args) }
+        return spawn("/usr/bin/taskset", ["-c", cpus, path] + args)
+    }
+
+    private func command(_ bootstrap: String, count: Int) -> (String, [String]) {
         switch self {
         case .cPassthrough:
-            return spawn(passthrough, [bootstrap, "in", "out", "bench-c", String(count)])
+            return (passthrough, [bootstrap, "in", "out", "bench-c", String(count)])
         case .nativeDecider:
-            return spawn(nativeDeciderBinary, [bootstrap, "in", "out", "dlq", "bench-native", String(count)])
+            return (nativeDeciderBinary, [bootstrap, "in", "out", "dlq", "bench-native", String(count)])
         case .pythonPeer:
-            return spawn(python, [peer, bootstrap, "in", "out", "dlq", "bench-py", String(count)])
-        case .run:
-            return spawn(
+            return (python, [peer, bootstrap, "in", "out", "dlq", "bench-py", String(count)])
+        case .run, .runOneShard:
+            return (
                 decider,
                 [
                     "run", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out",
                     "--dlq-topic", "dlq",
                     "--group-id", "bench-run", "--metrics-address", "off", "--log-level", "error",
-                ])
+                ] + (self == .runOneShard ? ["--decision-shards", "1"] : [])
+            )
         case .replay:
-            return spawn(
+            return (
                 decider,
                 [
                     "replay", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out",
                     "--dlq-topic", "dlq",
                     "--group-id", "bench-replay", "--from", "beginning", "--until", "end", "--log-level", "error",
-                ])
+                ]
+            )
         }
     }
 
     /// `run` is a service: it is stopped once its outputs are in; the others exit by themselves.
-    var runsUntilStopped: Bool { self == .run }
+    var runsUntilStopped: Bool { self == .run || self == .runOneShard }
 }
 
 struct Throughput {
@@ -255,12 +271,25 @@ func measureLatency(_ contender: Contender) async throws -> (p50: Double, p99: D
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+/// The contenders of this run: CONTENDERS, or all; the pass-through always.
+let contenders: [Contender] = {
+    guard let names = ProcessInfo.processInfo.environment["CONTENDERS"], !names.isEmpty else {
+        return Contender.allCases
+    }
+    let chosen = Set(
+        names.split(separator: ",").map { name in
+            guard let contender = Contender(rawValue: String(name)) else { fatalError("no contender named \(name)") }
+            return contender
+        })
+    return Contender.allCases.filter { $0 == .cPassthrough || chosen.contains($0) }
+}()
+
 print(
-    "corpus: \(total) executor run results of \(tasks) tasks (\(corpus[0].count) bytes) over \(keys) keys, \(partitions) partitions, 3 mock brokers; \(rounds) rounds"
+    "corpus: \(total) executor run results of \(tasks) tasks (\(corpus[0].count) bytes) over \(keys) keys, \(partitions) partitions, 3 mock brokers; \(rounds) rounds\(contenderCPUs.map { "; contenders on CPUs \($0)" } ?? "")"
 )
 var results: [Contender: [Throughput]] = [:]
 for round in 1...rounds {
-    for contender in Contender.allCases {
+    for contender in contenders {
         let result = try await measureThroughput(contender)
         results[contender, default: []].append(result)
         print(
@@ -270,19 +299,19 @@ for round in 1...rounds {
     }
 }
 var latency: [Contender: (Double, Double)] = [:]
-for contender in Contender.allCases where contender != .replay {
+for contender in contenders where contender != .replay {
     latency[contender] = try await measureLatency(contender)
 }
 let baseline = median(results[.cPassthrough]!.map(\.rate))
 let baselineCPU = median(results[.cPassthrough]!.map(\.cpuMicrosecondsPerMessage))
-let pythonRate = median(results[.pythonPeer]!.map(\.rate))
-let nativeRate = median(results[.nativeDecider]!.map(\.rate))
-let nativeCPU = median(results[.nativeDecider]!.map(\.cpuMicrosecondsPerMessage))
+let pythonRate = results[.pythonPeer].map { median($0.map(\.rate)) } ?? .nan
+let nativeRate = results[.nativeDecider].map { median($0.map(\.rate)) } ?? .nan
+let nativeCPU = results[.nativeDecider].map { median($0.map(\.cpuMicrosecondsPerMessage)) } ?? .nan
 print(
     "\n| contender | outputs/s (median of \(rounds); the rounds) | vs C pass-through | vs native decider | vs Python peer | CPU µs/message | CPU vs C | CPU vs native | latency p50 / p99 ms at \(pacedRate)/s |"
 )
 print("|---|---|---|---|---|---|---|---|---|")
-for contender in Contender.allCases {
+for contender in contenders {
     let rate = median(results[contender]!.map(\.rate))
     let cpu = median(results[contender]!.map(\.cpuMicrosecondsPerMessage))
     let lat = latency[contender].map { String(format: "%.0f / %.0f", $0.0, $0.1) } ?? "n/a (a backfill)"

@@ -19,30 +19,55 @@ public struct EngineInput: Sendable {
     }
 }
 
-/// The service's state, isolated in one actor: per input partition, the decisions made (deduplication),
-/// each workflow's recent runs (history) and variants. A partition's state exists only while it is
-/// assigned and restored; a batch reaches the actor in one hop and is decided message by message, in order.
-public actor DecisionStateStore {
-    public nonisolated let decider: Decider
+/// The service's state: per input partition, the decisions made (deduplication), each workflow's recent
+/// runs (history) and variants. A partition's state exists only while it is assigned and restored.
+///
+/// The partitions are split over `shards` actors by partition number (``PartitionShard``): a batch is
+/// split by shard, the shards decide their parts at the same time (on as many cores as there are shards),
+/// and the outcomes come back at their inputs' positions. A partition is always decided by the same shard,
+/// one message at a time and in order, so deduplication, history, variants, restore and revoke are exactly
+/// what they are with one shard.
+public final class DecisionStateStore: Sendable {
+    public let decider: Decider
     private let retentionMs: Int64?
     private let capacity: Int
-    private var partitions: [Int32: PartitionState] = [:]
-    private let scratch = DecisionScratch()
+    private let shards: [PartitionShard]
 
-    public init(decider: Decider, retentionMs: Int64?, capacityPerPartition: Int) {
+    /// `shards` decide at the same time (at least 1); the service gives one per core it may run on.
+    public init(decider: Decider, retentionMs: Int64?, capacityPerPartition: Int, shards: Int = 1) {
         self.decider = decider
         self.retentionMs = retentionMs
         self.capacity = capacityPerPartition
+        self.shards = (0..<max(1, shards)).map { _ in PartitionShard(decider: decider) }
+    }
+
+    public var shardCount: Int { shards.count }
+
+    private func shardIndex(of partition: Int32) -> Int {
+        Int(UInt32(bitPattern: partition)) % shards.count
+    }
+
+    /// `partitions` grouped by the shard that owns them.
+    private func byShard<Value>(_ values: [Int32: Value]) -> [Int: [Int32: Value]] {
+        values.reduce(into: [:]) { groups, entry in
+            groups[shardIndex(of: entry.key), default: [:]][entry.key] = entry.value
+        }
+    }
+
+    private func byShard(_ partitions: [Int32]) -> [Int: [Int32]] {
+        partitions.reduce(into: [:]) { groups, partition in
+            groups[shardIndex(of: partition), default: []].append(partition)
+        }
     }
 
     /// An empty state for one partition, sized by the rules and the service's settings.
-    public nonisolated func emptyState() -> PartitionState {
+    public func emptyState() -> PartitionState {
         PartitionState(rules: decider.rules, retentionMs: retentionMs, capacity: capacity)
     }
 
     /// A restore of `partitions` for this store's rules and settings, retention measured from `nowMs`,
     /// starting from the checkpoints' states where there are some.
-    public nonisolated func beginRestore(
+    public func beginRestore(
         _ partitions: [Int32], nowMs: Int64, checkpointed: [Int32: PartitionState] = [:]
     ) -> StateRestore {
         StateRestore(
@@ -52,7 +77,7 @@ public actor DecisionStateStore {
 
     /// What a checkpoint of `partition` written by this store must name (its rules and state settings,
     /// the topics given).
-    public nonisolated func checkpointIdentity(
+    public func checkpointIdentity(
         partition: Int32, inputTopic: String, decisionsTopic: String, deadLetterTopic: String?
     ) -> PartitionCheckpoint.Identity {
         PartitionCheckpoint.Identity(
@@ -62,59 +87,65 @@ public actor DecisionStateStore {
     }
 
     /// Copies of `partitions`' states as they are now (copied on write: the store goes on deciding).
-    public func snapshot(_ snapshotted: [Int32]) -> [Int32: PartitionState] {
-        snapshotted.reduce(into: [:]) { states, partition in states[partition] = partitions[partition] }
+    public func snapshot(_ snapshotted: [Int32]) async -> [Int32: PartitionState] {
+        var states: [Int32: PartitionState] = [:]
+        for (shard, partitions) in byShard(snapshotted) {
+            states.merge(await shards[shard].snapshot(partitions)) { $1 }
+        }
+        return states
     }
 
     /// Takes the partitions a restore rebuilt: from now on their messages are decided.
-    public func install(_ restored: [Int32: PartitionState]) {
-        partitions.merge(restored) { $1 }
+    public func install(_ restored: [Int32: PartitionState]) async {
+        for (shard, states) in byShard(restored) { await shards[shard].install(states) }
     }
 
-    public func install(_ state: PartitionState, for partition: Int32) {
-        partitions[partition] = state
+    public func install(_ state: PartitionState, for partition: Int32) async {
+        await install([partition: state])
     }
 
-    public func drop(_ dropped: [Int32]) {
-        for partition in dropped { partitions[partition] = nil }
+    public func drop(_ dropped: [Int32]) async {
+        for (shard, partitions) in byShard(dropped) { await shards[shard].drop(partitions) }
     }
 
-    public var ownedPartitions: Set<Int32> { Set(partitions.keys) }
+    public var ownedPartitions: Set<Int32> {
+        get async {
+            var owned = Set<Int32>()
+            for shard in shards { owned.formUnion(await shard.ownedPartitions) }
+            return owned
+        }
+    }
 
     /// Decision ids and workflows held, over every partition.
     public var size: (decisions: Int, workflows: Int) {
-        partitions.values.reduce((0, 0)) { ($0.0 + $1.decisionCount, $0.1 + $1.workflowCount) }
+        get async {
+            var total = (decisions: 0, workflows: 0)
+            for shard in shards {
+                let size = await shard.size
+                total = (total.decisions + size.decisions, total.workflows + size.workflows)
+            }
+            return total
+        }
     }
 
-    /// Decides a batch in order: one outcome per input, at the same position. Inputs of a partition whose
-    /// state is not installed get `nil` and must not have their offsets stored.
-    public func process(_ batch: [EngineInput], nowMs: Int64) -> [DecisionOutcome?] {
-        var results: [DecisionOutcome?] = []
-        results.reserveCapacity(batch.count)
-        var expired = Set<Int32>()
-        for input in batch {
-            guard partitions[input.partition] != nil else {
-                results.append(nil)
-                continue
+    /// Decides a batch: one outcome per input, at the same position; each partition's inputs in order.
+    /// Inputs of a partition whose state is not installed get `nil` and must not have their offsets stored.
+    public func process(_ batch: [EngineInput], nowMs: Int64) async -> [DecisionOutcome?] {
+        var positions = [[Int]](repeating: [], count: shards.count)
+        for (position, input) in batch.enumerated() { positions[shardIndex(of: input.partition)].append(position) }
+        let busy = positions.indices.filter { !positions[$0].isEmpty }
+        // One shard holds the whole batch: decided in one hop, positions unchanged.
+        if busy.count <= 1 { return await shards[busy.first ?? 0].process(batch, nowMs: nowMs) }
+        var outcomes = [DecisionOutcome?](repeating: nil, count: batch.count)
+        await withTaskGroup(of: (Int, [DecisionOutcome?]).self) { group in
+            for shard in busy {
+                let part = positions[shard].map { batch[$0] }
+                group.addTask { [shards] in (shard, await shards[shard].process(part, nowMs: nowMs)) }
             }
-            if expired.insert(input.partition).inserted { partitions[input.partition]!.expire(nowMs: nowMs) }
-            let source = MessageSource(
-                topic: input.topic, partition: input.partition, offset: input.offset, timestampMs: input.timestampMs)
-            var outcome = input.value.withUnsafeBytes { bytes in
-                decider.process(
-                    bytes, source: source, nowMs: nowMs, state: &partitions[input.partition]!, scratch: scratch)
+            for await (shard, decided) in group {
+                for (position, outcome) in zip(positions[shard], decided) { outcomes[position] = outcome }
             }
-            if case let .rejected(rejection) = outcome {
-                // One dead letter per message: a redelivered bad message whose dead letter was written
-                // (before a crash, read back by the restore) is not dead-lettered again.
-                if partitions[input.partition]!.hasDeadLetter(forOffset: input.offset) {
-                    outcome = .rejectedBefore(rejection)
-                } else {
-                    partitions[input.partition]!.recordDeadLetter(forOffset: input.offset)
-                }
-            }
-            results.append(outcome)
         }
-        return results
+        return outcomes
     }
 }

@@ -20,6 +20,8 @@ public struct ServiceSettings: Sendable {
     /// Decision ids kept per partition at most; the oldest are forgotten first beyond it.
     public var stateCapacityPerPartition = 2_000_000
     public var batchSize = 1000
+    /// How many shards of partitions decide at the same time: one per core this process can use.
+    public var decisionShards = UsableCores.count
     /// How long to wait for the brokers at startup.
     public var startupTimeout: Duration = .seconds(30)
     /// How long restoring an assignment's state may take.

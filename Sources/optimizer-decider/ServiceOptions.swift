@@ -57,6 +57,12 @@ struct ServiceOptions: ParsableArguments {
     var batchSize: Int?
 
     @Option(
+        help:
+            "Shards of partitions decided at the same time, one per core (default: the cores this process may use). Env: DECIDER_DECISION_SHARDS."
+    )
+    var decisionShards: Int?
+
+    @Option(
         help: "Seconds to wait for the brokers at startup before giving up (default: 30). Env: DECIDER_STARTUP_TIMEOUT."
     )
     var startupTimeout: Double?
@@ -167,6 +173,12 @@ struct ServiceOptions: ParsableArguments {
                 throw CommandFailure("--batch-size must be between 1 and 100000")
             }
             settings.batchSize = size
+        }
+        if let shards = try Self.number(decisionShards, "DECISION_SHARDS", "decision-shards") {
+            guard (1...256).contains(shards) else {
+                throw CommandFailure("--decision-shards must be between 1 and 256")
+            }
+            settings.decisionShards = shards
         }
         return settings
     }

@@ -121,6 +121,51 @@ struct DeciderTests {
         #expect(await store.ownedPartitions.isEmpty)
     }
 
+    /// What an outcome says, with its decision's bytes: comparable across stores.
+    static func summary(_ outcome: DecisionOutcome?) -> String {
+        switch outcome {
+        case let .decided(_, json)?: "decided " + String(decoding: json, as: UTF8.self)
+        case let .duplicate(key)?: "duplicate \(key)"
+        case let .rejected(rejection)?: "rejected \(rejection.reason.rawValue)"
+        case let .rejectedBefore(rejection)?: "again \(rejection.reason.rawValue)"
+        case nil: "not owned"
+        }
+    }
+
+    @Test(arguments: [2, 3, 8])
+    func shardsDecideEachPartitionAsOneStoreDoes(shards: Int) async {
+        // Four partitions' messages interleaved (each sample line, then the whole sample again: duplicates
+        // and dead letters met twice), one of them not installed: every outcome, at its position, is the
+        // one store's, byte for byte.
+        let partitions: [Int32] = [0, 1, 2, 5]
+        let batch = (Self.sample + Self.sample).enumerated().flatMap { offset, line in
+            partitions.map {
+                EngineInput(
+                    topic: "executor-results", partition: $0, offset: Int64(offset), timestampMs: nil, value: line)
+            }
+        }
+        func decide(_ store: DecisionStateStore) async -> [String] {
+            for partition in partitions.dropLast() { await store.install(store.emptyState(), for: partition) }
+            let first = await store.process(Array(batch.prefix(17)), nowMs: 1_763_546_400_000)
+            let rest = await store.process(Array(batch.dropFirst(17)), nowMs: 1_763_546_400_000)
+            return (first + rest).map(Self.summary)
+        }
+        let one = DecisionStateStore(
+            decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 1000)
+        let sharded = DecisionStateStore(
+            decider: Decider(rules: ScoringRules()), retentionMs: nil, capacityPerPartition: 1000, shards: shards)
+        #expect(sharded.shardCount == shards)
+        let expected = await decide(one)
+        #expect(await decide(sharded) == expected)
+        #expect(expected.filter { $0.hasPrefix("decided") }.count == 15, "five runs on each installed partition")
+        #expect(expected.filter { $0 == "not owned" }.count == 2 * Self.sample.count)
+        #expect(await sharded.ownedPartitions == [0, 1, 2])
+        #expect(await sharded.size.decisions == 15)
+        #expect(await sharded.snapshot([0, 1, 2, 5]) == (await one.snapshot([0, 1, 2, 5])))
+        await sharded.drop([1, 2, 5])
+        #expect(await sharded.ownedPartitions == [0])
+    }
+
     @Test func decisionsReadBackRebuildTheSameState() async {
         // What restore reads from the decisions topic reproduces dedup ids and history.
         let decider = Decider(rules: ScoringRules())

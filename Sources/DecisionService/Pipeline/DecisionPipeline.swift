@@ -52,7 +52,7 @@ public final class DecisionPipeline: Service, Sendable {
         let decider = Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes)
         store = DecisionStateStore(
             decider: decider, retentionMs: settings.retentionMs,
-            capacityPerPartition: settings.stateCapacityPerPartition)
+            capacityPerPartition: settings.stateCapacityPerPartition, shards: settings.decisionShards)
     }
 
     /// Asks the loop to stop (what graceful shutdown does); the stop budget starts now.
@@ -130,6 +130,7 @@ public final class DecisionPipeline: Service, Sendable {
             metadata: [
                 "input": "\(settings.inputTopic)", "output": "\(settings.outputTopic)", "dlq": "\(settings.dlqTopic)",
                 "group": "\(settings.groupID)", "rules_fingerprint": "\(store.decider.rulesFingerprint)",
+                "decision_shards": "\(store.shardCount)",
             ])
         do {
             try await consumer.subscribe(topics: [settings.inputTopic])

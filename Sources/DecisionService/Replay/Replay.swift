@@ -109,7 +109,8 @@ public struct Replay: Sendable {
     {
         let store = DecisionStateStore(
             decider: Decider(rules: settings.rules, maximumMessageBytes: settings.maximumMessageBytes),
-            retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition)
+            retentionMs: settings.retentionMs, capacityPerPartition: settings.stateCapacityPerPartition,
+            shards: settings.decisionShards)
         // Dead letters written again (when asked) are restored too, so that a replay writes each once.
         let restorer = StateRestorer(
             settings: settings, outputTopic: outputTopic,
