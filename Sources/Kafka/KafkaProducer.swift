@@ -85,7 +85,8 @@ public final class KafkaProducer: Sendable {
         guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
         for (index, record) in records.enumerated() {
             while true {
-                let token = Unmanaged.passRetained(DeliveryToken { onDelivery(index, $0) })
+                let token = Unmanaged.passRetained(
+                    DeliveryToken(index: index, topic: record.topic, onDelivery: onDelivery))
                 let error = Self.produce(handle.pointer, record, opaque: token.toOpaque())
                 guard let error else { break }
                 token.release()
@@ -102,52 +103,54 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// One `rd_kafka_produceva` call: the record's fields, headers included, in a stack allocation, each
+    /// pointing at the record's own storage (librdkafka copies them all during the call), so producing a
+    /// record allocates nothing on the Swift side.
     private static func produce(_ rk: OpaquePointer, _ record: ProducerRecord, opaque: UnsafeMutableRawPointer)
         -> OpaquePointer?
     {
-        record.topic.withCString { topic in
-            record.value.withUnsafeBytes { value in
-                withKey(record.key) { key in
-                    withNativeHeaders(record.headers) { headers in
-                        var fields: [rd_kafka_vu_t] = []
-                        fields.reserveCapacity(6 + record.headers.count)
-                        var field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_TOPIC
-                        field.u.cstr = topic
-                        fields.append(field)
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_PARTITION
-                        field.u.i32 = record.partition ?? -1
-                        fields.append(field)
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_VALUE
-                        field.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                        field.u.mem.size = value.count
-                        fields.append(field)
+        withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + record.headers.count) { fields in
+            record.topic.withCString { topic in
+                record.value.withUnsafeBytes { value in
+                    withKey(record.key) { key in
+                        var count = 0
+                        func add(_ fill: (inout rd_kafka_vu_t) -> Void) {
+                            var field = rd_kafka_vu_t()
+                            fill(&field)
+                            fields.initializeElement(at: count, to: field)
+                            count += 1
+                        }
+                        add {
+                            $0.vtype = RD_KAFKA_VTYPE_TOPIC
+                            $0.u.cstr = topic
+                        }
+                        add {
+                            $0.vtype = RD_KAFKA_VTYPE_PARTITION
+                            $0.u.i32 = record.partition ?? -1
+                        }
+                        add {
+                            $0.vtype = RD_KAFKA_VTYPE_VALUE
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                            $0.u.mem.size = value.count
+                        }
                         if let key {
-                            field = rd_kafka_vu_t()
-                            field.vtype = RD_KAFKA_VTYPE_KEY
-                            field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                            field.u.mem.size = key.count
-                            fields.append(field)
+                            add {
+                                $0.vtype = RD_KAFKA_VTYPE_KEY
+                                $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                                $0.u.mem.size = key.count
+                            }
                         }
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                        field.u.i = RD_KAFKA_MSG_F_COPY
-                        fields.append(field)
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_OPAQUE
-                        field.u.ptr = opaque
-                        fields.append(field)
-                        for header in headers {
-                            field = rd_kafka_vu_t()
-                            field.vtype = RD_KAFKA_VTYPE_HEADER
-                            field.u.header.name = header.name
-                            field.u.header.val = header.value
-                            field.u.header.size = header.size
-                            fields.append(field)
+                        add {
+                            $0.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                            $0.u.i = RD_KAFKA_MSG_F_COPY
                         }
-                        return rd_kafka_produceva(rk, fields, fields.count)
+                        add {
+                            $0.vtype = RD_KAFKA_VTYPE_OPAQUE
+                            $0.u.ptr = opaque
+                        }
+                        return withHeaders(record.headers[...], into: fields, at: count) { total in
+                            rd_kafka_produceva(rk, fields.baseAddress, total)
+                        }
                     }
                 }
             }
@@ -159,25 +162,32 @@ public final class KafkaProducer: Sendable {
         return key.withUnsafeBytes { body($0) }
     }
 
-    /// Headers as C memory that stays valid for the produce call (librdkafka copies it).
-    private static func withNativeHeaders<T>(
-        _ headers: [KafkaHeader], _ body: ([(name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int)]) -> T
-    ) -> T {
-        guard !headers.isEmpty else { return body([]) }
-        var allocations: [UnsafeMutableRawPointer] = []
-        defer { allocations.forEach { free($0) } }
-        let native = headers.map { header -> (name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int) in
-            let name = strdup(header.name)!
-            allocations.append(UnsafeMutableRawPointer(name))
-            guard let value = header.value else { return (UnsafePointer(name), nil, -1) }
-            let copy = malloc(max(1, value.count))!
-            allocations.append(copy)
-            value.withUnsafeBytes {
-                copy.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(copy), byteCount: value.count)
+    /// Writes `headers` into `fields` from `slot` on, each borrowing its name's and value's storage for the
+    /// duration of `body` (one nested borrow per header), then calls `body` with the number of fields.
+    private static func withHeaders(
+        _ headers: ArraySlice<KafkaHeader>, into fields: UnsafeMutableBufferPointer<rd_kafka_vu_t>, at slot: Int,
+        _ body: (Int) -> OpaquePointer?
+    ) -> OpaquePointer? {
+        guard let header = headers.first else { return body(slot) }
+        return header.name.withCString { name in
+            withHeaderValue(header.value) { value, size in
+                var field = rd_kafka_vu_t()
+                field.vtype = RD_KAFKA_VTYPE_HEADER
+                field.u.header.name = name
+                field.u.header.val = value
+                field.u.header.size = size
+                fields.initializeElement(at: slot, to: field)
+                return withHeaders(headers.dropFirst(), into: fields, at: slot + 1, body)
             }
-            return (UnsafePointer(name), UnsafeRawPointer(copy), value.count)
         }
-        return body(native)
+    }
+
+    /// A header value as librdkafka takes it: `nil` and -1 for a null value; an empty value still needs a
+    /// pointer (a null one would make it a null header).
+    private static func withHeaderValue<T>(_ value: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> T) -> T {
+        guard let value else { return body(nil, -1) }
+        guard !value.isEmpty else { return withUnsafeBytes(of: UInt8(0)) { body($0.baseAddress, 0) } }
+        return value.withUnsafeBytes { body($0.baseAddress, $0.count) }
     }
 
     /// Waits until every queued message is delivered or `timeout` passes.
@@ -325,24 +335,33 @@ final class DeliveryBatch: Sendable {
     }
 }
 
-/// One message's delivery callback, carried through librdkafka as the message opaque.
+/// One message's delivery callback, carried through librdkafka as the message opaque: the record's index in
+/// its `produce` call, its topic (the record's own string: no name is built per report) and that call's
+/// callback (shared by its records, so a record costs one allocation).
 final class DeliveryToken {
-    let completion: (Result<DeliveryReport, KafkaError>) -> Void
+    let index: Int
+    let topic: String
+    let onDelivery: (Int, Result<DeliveryReport, KafkaError>) -> Void
 
-    init(_ completion: @escaping (Result<DeliveryReport, KafkaError>) -> Void) { self.completion = completion }
+    init(index: Int, topic: String, onDelivery: @escaping (Int, Result<DeliveryReport, KafkaError>) -> Void) {
+        self.index = index
+        self.topic = topic
+        self.onDelivery = onDelivery
+    }
 
     func complete(_ message: rd_kafka_message_t) {
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            let topic = String(cString: rd_kafka_topic_name(message.rkt))
-            completion(
+            onDelivery(
+                index,
                 .success(
                     DeliveryReport(topicPartition: TopicPartition(topic, message.partition), offset: message.offset)))
         } else {
-            completion(
+            onDelivery(
+                index,
                 .failure(
                     KafkaError(
                         code: message.err,
-                        "deliver to \(String(cString: rd_kafka_topic_name(message.rkt)))[\(message.partition)]")))
+                        "deliver to \(topic)[\(message.partition)]")))
         }
     }
 }
