@@ -13,6 +13,7 @@ public final class KafkaProducer: Sendable {
     private let control: KafkaThread
     private let poller: Poller
     private let opaque: UnsafeMutableRawPointer.Sendable
+    private let deliveries: DeliveryCollector
     private let closed = LockedFlag()
     public let logger: Logger
 
@@ -27,15 +28,18 @@ public final class KafkaProducer: Sendable {
         let context = ClientContext(logger: logger, secrets: configuration.secretValues)
         let (rk, opaque) = try makeClient(type: RD_KAFKA_PRODUCER, configuration: configuration, context: context) {
             conf in
-            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
-                guard let message, let token = message.pointee._private else { return }
-                Unmanaged<DeliveryToken>.fromOpaque(token).takeRetainedValue().complete(message.pointee)
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                guard let message, let pointer = message.pointee._private, let opaque else { return }
+                let token = Unmanaged<DeliveryToken>.fromOpaque(pointer).takeRetainedValue()
+                Unmanaged<ClientContext>.fromOpaque(opaque).takeUnretainedValue().deliveries.file(
+                    token, token.result(of: message.pointee))
             }
         }
         self.opaque = .init(opaque)
+        deliveries = context.deliveries
         handle = KafkaHandle(pointer: rk)
         control = KafkaThread(name: "kafka-producer-control")
-        poller = Poller(handle: handle)
+        poller = Poller(handle: handle, deliveries: context.deliveries)
     }
 
     deinit {
@@ -72,21 +76,22 @@ public final class KafkaProducer: Sendable {
         guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
         guard !records.isEmpty else { return [] }
         let batch = DeliveryBatch(count: records.count)
-        try await produce(records) { index, result in batch.resolve(index, result) }
+        try await produce(records) { batch.resolve($0) }
         return await batch.wait()
     }
 
-    /// Queues every record without waiting for its delivery: `onDelivery` runs once per record, with its
-    /// index, on the producer's polling thread when the broker confirms it or its delivery fails. A full
-    /// local queue is waited out; a record librdkafka refuses outright is reported through `onDelivery`.
-    public func produce(
-        _ records: [ProducerRecord], onDelivery: @escaping @Sendable (Int, Result<DeliveryReport, KafkaError>) -> Void
-    ) async throws {
+    /// Queues every record without waiting for its delivery: `onDeliveries` gets each record's outcome once,
+    /// with its index, on the thread that polled the reports (the producer's polling thread, or one flushing
+    /// it), when the broker confirms it or its delivery fails; the reports of one poll come in one call. A
+    /// full local queue is waited out; a record librdkafka refuses outright is reported in a call of its own.
+    public func produce(_ records: [ProducerRecord], onDeliveries: @escaping @Sendable ([Delivery]) -> Void)
+        async throws
+    {
         guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
+        let group = DeliveryGroup(onDeliveries)
         for (index, record) in records.enumerated() {
             while true {
-                let token = Unmanaged.passRetained(
-                    DeliveryToken(index: index, topic: record.topic, onDelivery: onDelivery))
+                let token = Unmanaged.passRetained(DeliveryToken(index: index, topic: record.topic, group: group))
                 let error = Self.produce(handle.pointer, record, opaque: token.toOpaque())
                 guard let error else { break }
                 token.release()
@@ -97,7 +102,9 @@ public final class KafkaProducer: Sendable {
                     try await Task.sleep(for: .milliseconds(2))
                     continue
                 }
-                onDelivery(index, .failure(KafkaError(consuming: error, "produce to \(record.topic)")))
+                onDeliveries([
+                    Delivery(index: index, result: .failure(KafkaError(consuming: error, "produce to \(record.topic)")))
+                ])
                 break
             }
         }
@@ -193,8 +200,10 @@ public final class KafkaProducer: Sendable {
     /// Waits until every queued message is delivered or `timeout` passes.
     public func flush(timeout: Duration = .seconds(30)) async throws {
         let handle = handle
+        let deliveries = deliveries
         try await control.perform {
             let err = rd_kafka_flush(handle.pointer, timeout.milliseconds)
+            deliveries.dispatch()
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: err, "flush") }
         }
     }
@@ -252,6 +261,7 @@ public final class KafkaProducer: Sendable {
         let opaque = opaque
         let logger = logger
         let poller = poller
+        let deliveries = deliveries
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             control.submit {
                 let err = rd_kafka_flush(handle.pointer, timeout.milliseconds)
@@ -263,6 +273,8 @@ public final class KafkaProducer: Sendable {
                 }
                 poller.stop()
                 poller.waitUntilStopped()
+                // What the flush and the purge served after the poller's last hand-over.
+                deliveries.dispatch()
                 rd_kafka_destroy(handle.pointer)
                 ClientContext.release(opaque.pointer)
                 continuation.resume()
@@ -273,14 +285,17 @@ public final class KafkaProducer: Sendable {
 }
 
 /// Serves delivery reports: `rd_kafka_poll` in a loop, one long job on a ``KafkaThread`` of its own (a
-/// poll with a 50 ms timeout, so a stop is seen within 50 ms).
+/// poll with a 50 ms timeout, so a stop is seen within 50 ms), handing each poll's reports over in batches.
 final class Poller: Sendable {
     private let stopped = LockedFlag()
     private let thread = KafkaThread(name: "kafka-producer-poll")
 
-    init(handle: KafkaHandle) {
+    init(handle: KafkaHandle, deliveries: DeliveryCollector) {
         thread.submit { [stopped] in
-            while !stopped.isSet { rd_kafka_poll(handle.pointer, 50) }
+            while !stopped.isSet {
+                rd_kafka_poll(handle.pointer, 50)
+                deliveries.dispatch()
+            }
         }
     }
 
@@ -307,13 +322,13 @@ final class DeliveryBatch: Sendable {
         state = Mutex(State(remaining: count, results: Array(repeating: nil, count: count)))
     }
 
-    func resolve(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
+    func resolve(_ deliveries: [Delivery]) {
         let finished = state.withLock {
             state -> (
                 CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>, [Result<DeliveryReport, KafkaError>]
             )? in
-            state.results[index] = result
-            state.remaining -= 1
+            for delivery in deliveries { state.results[delivery.index] = delivery.result }
+            state.remaining -= deliveries.count
             guard state.remaining == 0, let continuation = state.continuation else { return nil }
             state.continuation = nil
             return (continuation, state.results.map { $0! })
@@ -331,37 +346,6 @@ final class DeliveryBatch: Sendable {
                 return state.results.map { $0! }
             }
             if let outcome { continuation.resume(returning: outcome) }
-        }
-    }
-}
-
-/// One message's delivery callback, carried through librdkafka as the message opaque: the record's index in
-/// its `produce` call, its topic (the record's own string: no name is built per report) and that call's
-/// callback (shared by its records, so a record costs one allocation).
-final class DeliveryToken {
-    let index: Int
-    let topic: String
-    let onDelivery: (Int, Result<DeliveryReport, KafkaError>) -> Void
-
-    init(index: Int, topic: String, onDelivery: @escaping (Int, Result<DeliveryReport, KafkaError>) -> Void) {
-        self.index = index
-        self.topic = topic
-        self.onDelivery = onDelivery
-    }
-
-    func complete(_ message: rd_kafka_message_t) {
-        if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            onDelivery(
-                index,
-                .success(
-                    DeliveryReport(topicPartition: TopicPartition(topic, message.partition), offset: message.offset)))
-        } else {
-            onDelivery(
-                index,
-                .failure(
-                    KafkaError(
-                        code: message.err,
-                        "deliver to \(topic)[\(message.partition)]")))
         }
     }
 }

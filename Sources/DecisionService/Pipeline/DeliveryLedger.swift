@@ -101,30 +101,53 @@ final class DeliveryLedger: Sendable {
         }
     }
 
+    /// What became of one output of `ticket` (`bytes` its weight in the in-flight bound): confirmed (at
+    /// `delivered`, when known), or failed.
+    struct Resolution {
+        var ticket: Ticket
+        var bytes: Int
+        var delivered: DeliveryReport? = nil
+        var failure: String? = nil
+    }
+
     /// Resolves one output of `ticket`: confirmed (at `delivered`, when known), or failed. Returns how
     /// long each message that became complete took from its arrival, for the processing-time histogram.
     func resolve(_ ticket: Ticket, bytes: Int, delivered: DeliveryReport? = nil, failure: String? = nil) -> [Duration] {
+        resolve([Resolution(ticket: ticket, bytes: bytes, delivered: delivered, failure: failure)])
+    }
+
+    /// Resolves a batch of outputs (the delivery reports of one poll) under one lock, waking waiters once.
+    func resolve(_ resolutions: [Resolution]) -> [Duration] {
+        guard !resolutions.isEmpty else { return [] }
         let (completed, woken) = state.withLock { state -> ([Duration], [CheckedContinuation<Void, Never>]) in
-            state.inFlightMessages -= 1
-            state.inFlightBytes -= bytes
-            guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else {
-                return ([], state.changed())
-            }
-            if let failure {
-                if state.failure == nil { state.failure = failure }
-                return ([], state.changed())
-            }
-            state.tracks[ticket.partition] = nil
-            if let delivered {
-                track.confirmedEnds[delivered.topicPartition] = max(
-                    track.confirmedEnds[delivered.topicPartition] ?? 0, delivered.offset + 1)
-            }
-            track.entries[ticket.position - track.dropped].pending -= 1
-            let completed = Self.advance(&track)
-            state.tracks[ticket.partition] = track
+            let now = ContinuousClock.now
+            var completed: [Duration] = []
+            for resolution in resolutions { completed += Self.settle(resolution, in: &state, now: now) }
             return (completed, state.changed())
         }
         woken.forEach { $0.resume() }
+        return completed
+    }
+
+    private static func settle(_ resolution: Resolution, in state: inout State, now: ContinuousClock.Instant)
+        -> [Duration]
+    {
+        let ticket = resolution.ticket
+        state.inFlightMessages -= 1
+        state.inFlightBytes -= resolution.bytes
+        guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else { return [] }
+        if let failure = resolution.failure {
+            if state.failure == nil { state.failure = failure }
+            return []
+        }
+        state.tracks[ticket.partition] = nil  // edited in place below, without copying its arrays
+        if let delivered = resolution.delivered {
+            track.confirmedEnds[delivered.topicPartition] = max(
+                track.confirmedEnds[delivered.topicPartition] ?? 0, delivered.offset + 1)
+        }
+        track.entries[ticket.position - track.dropped].pending -= 1
+        let completed = advance(&track, now: now)
+        state.tracks[ticket.partition] = track
         return completed
     }
 
@@ -255,9 +278,8 @@ final class DeliveryLedger: Sendable {
     }
 
     /// Moves the head over complete entries, marks the next offset storable, and compacts.
-    private static func advance(_ track: inout Track) -> [Duration] {
+    private static func advance(_ track: inout Track, now: ContinuousClock.Instant = .now) -> [Duration] {
         var completed: [Duration] = []
-        let now = ContinuousClock.now
         while track.head < track.entries.count && track.entries[track.head].pending == 0 {
             track.storable = track.entries[track.head].offset + 1
             completed.append(track.entries[track.head].arrived.duration(to: now))

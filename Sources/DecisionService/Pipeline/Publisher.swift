@@ -23,32 +23,45 @@ struct Publisher: Sendable {
         let outputs = outputs
         let metrics = metrics
         let logger = logger
-        try await producer.produce(records) { index, result in
-            let record = records[index]
-            let ticket = tickets[index]
-            switch result {
-            case let .success(report):
-                for elapsed in ledger.resolve(ticket, bytes: record.weight, delivered: report) {
-                    metrics?.processing.recordNanoseconds(elapsed.inNanoseconds)
-                }
-            case let .failure(error):
-                if error.isMessageSizeTooLarge, let stripped = outputs.withoutValue(record) {
-                    logger.warning(
-                        "dead letter too large for \(record.topic); sent without its value",
-                        metadata: ["bytes": "\(record.value.count)"])
-                    ledger.retry(ticket, with: stripped, replacingBytes: record.weight)
-                } else {
-                    let trace =
-                        record.headers.first { $0.name == HeaderName.traceParent }.flatMap { $0.value }.map {
-                            " (traceparent \(String(decoding: $0, as: UTF8.self)))"
-                        } ?? ""
-                    _ = ledger.resolve(
-                        ticket, bytes: record.weight,
-                        failure:
-                            "output could not be delivered to \(record.topic)\(trace), so the input offsets are not committed: \(error)"
-                    )
+        try await producer.produce(records) { deliveries in
+            var confirmed: [DeliveryLedger.Resolution] = []
+            confirmed.reserveCapacity(deliveries.count)
+            for delivery in deliveries {
+                let record = records[delivery.index]
+                let ticket = tickets[delivery.index]
+                switch delivery.result {
+                case let .success(report):
+                    confirmed.append(.init(ticket: ticket, bytes: record.weight, delivered: report))
+                case let .failure(error):
+                    Self.refused(record, ticket: ticket, error: error, ledger: ledger, outputs: outputs, logger: logger)
                 }
             }
+            // One ledger lock for the whole poll's confirmations.
+            for elapsed in ledger.resolve(confirmed) { metrics?.processing.recordNanoseconds(elapsed.inNanoseconds) }
+        }
+    }
+
+    /// An output the broker refused: a dead letter too large for its topic is queued to go again without
+    /// its value; anything else fails the ledger, which stops the service before the input's offset moves.
+    private static func refused(
+        _ record: ProducerRecord, ticket: DeliveryLedger.Ticket, error: KafkaError, ledger: DeliveryLedger,
+        outputs: OutputRecords, logger: Logger
+    ) {
+        if error.isMessageSizeTooLarge, let stripped = outputs.withoutValue(record) {
+            logger.warning(
+                "dead letter too large for \(record.topic); sent without its value",
+                metadata: ["bytes": "\(record.value.count)"])
+            ledger.retry(ticket, with: stripped, replacingBytes: record.weight)
+        } else {
+            let trace =
+                record.headers.first { $0.name == HeaderName.traceParent }.flatMap { $0.value }.map {
+                    " (traceparent \(String(decoding: $0, as: UTF8.self)))"
+                } ?? ""
+            _ = ledger.resolve(
+                ticket, bytes: record.weight,
+                failure:
+                    "output could not be delivered to \(record.topic)\(trace), so the input offsets are not committed: \(error)"
+            )
         }
     }
 

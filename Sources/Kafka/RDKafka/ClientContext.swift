@@ -12,7 +12,8 @@ struct KafkaHandle: @unchecked Sendable {
 }
 
 /// What librdkafka's callbacks reach through the client's opaque pointer: the logger, the secrets to
-/// scrub, and (for consumers) the rebalance handling.
+/// scrub, (for producers) the delivery reports filed for hand-over, and (for consumers) the rebalance
+/// handling.
 ///
 /// `@unchecked Sendable`: the immutable fields are set in `init`; `rebalance` is set once, in the
 /// consumer's `init`, before `subscribe` is possible (librdkafka calls it only for a subscribed consumer),
@@ -20,6 +21,7 @@ struct KafkaHandle: @unchecked Sendable {
 final class ClientContext: @unchecked Sendable {
     let logger: Logger
     let secrets: [String]
+    let deliveries = DeliveryCollector()
     var rebalance:
         ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
 
