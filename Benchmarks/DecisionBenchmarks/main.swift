@@ -5,7 +5,8 @@ import Foundation
 import WireFormat
 
 /// Micro-benchmarks of the decision path on one core: decode, score, encode, and all three together
-/// (what `run` does per message), over generated executor run results (20 tasks, ~3.5 KB, by default).
+/// (what `run` does per message), over generated executor run results (20 tasks, ~3.5 KB, by default);
+/// then the state store deciding batches with one shard and with one per core.
 /// Usage: DecisionBenchmarks [seconds per benchmark, default 2] [name filter] [tasks per run, default 20]
 ///    or: DecisionBenchmarks [--seconds S] [--only NAME] [--tasks T] [--iterations N]
 /// With `--iterations N` each selected benchmark runs exactly N calls after its setup, no warm-up and no
@@ -163,6 +164,49 @@ measure("decide (decode+score+encode)", seconds: seconds, items: messages.count)
     }
     if case let .decided(_, json) = outcome { return json.count }
     return 0
+}
+
+/// The state store as the service drives it: batches of 1,000 messages over 32 partitions, decided by
+/// `shards` shards at the same time (one per core in the service); every pass over the corpus starts from
+/// an empty state, so each message is a new decision. Only `process` is timed.
+func decideInStore(shards: Int, seconds: Double) async -> Double {
+    let partitions = 32
+    let batches = stride(from: 0, to: messages.count, by: 1000).map { start in
+        (start..<min(messages.count, start + 1000)).map { i in
+            EngineInput(
+                topic: "t", partition: Int32(i % partitions), offset: Int64(i / partitions), timestampMs: 0,
+                value: messages[i])
+        }
+    }
+    var decided = 0
+    var elapsed = Duration.zero
+    let clock = ContinuousClock()
+    while elapsed < .milliseconds(Int64(seconds * 1000)) {
+        let store = DecisionStateStore(
+            decider: Decider(rules: rules), retentionMs: nil, capacityPerPartition: 2_000_000, shards: shards)
+        await store.install(
+            Dictionary(uniqueKeysWithValues: (0..<Int32(partitions)).map { ($0, store.emptyState()) }))
+        for batch in batches {
+            let start = clock.now
+            let outcomes = await store.process(batch, nowMs: 0)
+            elapsed += start.duration(to: clock.now)
+            decided += outcomes.count
+        }
+    }
+    return Double(decided) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+if options.iterations == nil, only == nil || "decide in the store".contains(only!) {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    var rates: [Int: Double] = [:]
+    for shards in Set([1, 2, cores]).sorted() {
+        rates[shards] = await decideInStore(shards: shards, seconds: seconds)
+        print(
+            String(
+                format: "%-28@ %12.0f ops/s %10.2f µs/op  (%.2f× one shard, %d cores)",
+                "decide in the store, \(shards) shard\(shards == 1 ? "" : "s")" as NSString, rates[shards]!,
+                1e6 / rates[shards]!, rates[shards]! / rates[1]!, cores))
+    }
 }
 
 if only == nil || only == "state" {
