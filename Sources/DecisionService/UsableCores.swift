@@ -4,9 +4,10 @@ import Foundation
 /// lowered to a cgroup v2 CPU limit rounded up (a Kubernetes `limits.cpu`). Foundation's
 /// `activeProcessorCount` sees neither; the decision shards are sized by this.
 enum UsableCores {
-    static var count: Int {
-        max(1, min(affinityCount ?? ProcessInfo.processInfo.activeProcessorCount, cgroupLimit ?? Int.max))
-    }
+    /// Read once per process: every `ServiceSettings` takes it as its default, and neither file changes
+    /// under a running process in practice.
+    static let count: Int = max(
+        1, min(affinityCount ?? ProcessInfo.processInfo.activeProcessorCount, cgroupLimit ?? Int.max))
 
     /// The bits of `Cpus_allowed` in /proc/self/status (hex words separated by commas): the affinity mask
     /// as the kernel applies it (`sched_getaffinity` is not exported to Swift by Glibc).
