@@ -34,6 +34,13 @@ public struct InputDecoder: Sendable {
                 "the message has \(bytes.count) bytes, more than the maximum of \(maximumMessageBytes)")
         }
         if let fastParser, let root = fastParser.parse(bytes), root.kind == .object {
+            if let read = fastParser.readRunResult(root) {
+                var submission = try runSubmission(read.run)
+                try read.analysis?.validate()
+                submission.analysis = read.analysis
+                submission.variant = read.variant
+                return submission
+            }
             let message = FieldReader(root)
             if case .runResult? = try? Self.schema(of: message) {
                 return try decode(message, schema: .runResult, bytes: bytes)
@@ -53,12 +60,7 @@ public struct InputDecoder: Sendable {
         let submission: RunSubmission
         switch schema {
         case .runResult:
-            let run = try Self.runResult(message)
-            let report = try TestExecutionReport.validated(
-                from: run, patterns: patterns, metadata: Self.runMetadata(run.statistics))
-            submission = RunSubmission(
-                report: report, analysis: nil, schema: schema,
-                identity: .runID(workflowID: report.workflowID, runID: report.runID))
+            submission = try runSubmission(try Self.runResult(message))
         case .testExecutionReport:
             let report = try Self.report(message)
             try report.validateAsSubmitted()
@@ -77,6 +79,16 @@ public struct InputDecoder: Sendable {
         result.analysis = try Self.analysis(message)
         result.variant = Self.variant(message)
         return result
+    }
+
+    /// A run result's submission, before its analysis and variant are read (in this order on every path, so
+    /// that both paths reject a message for the same first fault).
+    private func runSubmission(_ run: ExecutorRunResult) throws(InputRejection) -> RunSubmission {
+        let report = try TestExecutionReport.validated(
+            from: run, patterns: patterns, metadata: Self.runMetadata(run.statistics))
+        return RunSubmission(
+            report: report, analysis: nil, schema: .runResult,
+            identity: .runID(workflowID: report.workflowID, runID: report.runID))
     }
 
     /// `metadata.variant` when it is a string of 1 to 200 characters; anything else there means the run

@@ -123,11 +123,17 @@ struct FastPathEquivalenceTests {
         Result { () throws(InputRejection) in try InputDecoder().decode(bytes, fastParser: fast) }
     }
 
+    /// Whether the one-pass reader (`sj_read_run_result`) takes the message, rather than the member-by-member path.
+    func readInOnePass(_ bytes: [UInt8], _ fast: SimdJSONParser) -> Bool {
+        bytes.withUnsafeBytes { raw in fast.parse(raw).flatMap { fast.readRunResult($0) } != nil }
+    }
+
     @Test func mutatedRunResultsDecodeAlikeOnBothPaths() {
         let fast = SimdJSONParser()
         var rng = SeededGenerator(state: 20251119)
         var decided = 0
         var rejected = 0
+        var onePass = 0
         for _ in 0..<4000 {
             var bytes = Array(Self.base.utf8)
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
@@ -137,9 +143,35 @@ struct FastPathEquivalenceTests {
             let accelerated = outcome(bytes, fast: fast)
             #expect(reference == accelerated, "differs for \(String(decoding: bytes, as: UTF8.self))")
             if case .success = reference { decided += 1 } else { rejected += 1 }
+            if readInOnePass(bytes, fast) { onePass += 1 }
         }
-        // Both kinds of outcome are exercised.
+        // Both kinds of outcome are exercised, and the one-pass reader decides (or rejects, by the report's
+        // own validation) a share of them.
         #expect(decided > 200 && rejected > 1000, "decided \(decided), rejected \(rejected)")
+        #expect(onePass > 200, "read in one pass: \(onePass)")
+    }
+
+    /// The one-pass reader takes plain run results, and leaves every unusual spelling to the member-by-member
+    /// path, which decodes it as the reference parser does.
+    @Test(arguments: [
+        // (what, text replaced in the base message, its replacement, read in one pass)
+        ("plain", "", "", true),
+        ("no analysis", "\"prompt_analysis\"", "\"other\"", true),
+        ("null optionals", "\"prompt_id\":\"p\"", "\"prompt_id\":null", true),
+        ("repeated member", "{\"run_id\"", "{\"run_id\":\"r0\",\"run_id\"", false),
+        ("integral double", "\"total_tasks\":", "\"total_tasks\":4.0,\"x\":", false),
+        ("null schema", "{\"run_id\"", "{\"schema\":null,\"run_id\"", false),
+        ("unknown status", "\"succeeded\"", "\"done\"", false),
+        ("bad timestamp", "\"started_at\":\"", "\"started_at\":\"x", false),
+        ("statistics missing", "\"statistics\"", "\"stats\"", false),
+    ])
+    func onePassReaderTakesPlainRunsOnly(_ name: String, _ find: String, _ replacement: String, _ onePass: Bool) {
+        let fast = SimdJSONParser()
+        let text = find.isEmpty ? Self.base : Self.base.replacingOccurrences(of: find, with: replacement)
+        #expect(find.isEmpty || text != Self.base, "the edit applies")
+        let bytes = Array(text.utf8)
+        #expect(readInOnePass(bytes, fast) == onePass)
+        #expect(outcome(bytes, fast: nil) == outcome(bytes, fast: fast))
     }
 
     @Test func unmutatedAndSampleMessagesAgree() throws {
