@@ -1,10 +1,20 @@
 /// Formats a number for a human sentence: integral values without a fraction, others in their shortest
 /// form that reads back to the same `Double`.
 public func formatNumber(_ value: Double) -> String {
-    if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
-        return String(Int64(value))
+    var bytes: [UInt8] = []
+    appendNumberText(value, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Appends ``formatNumber``'s text to `bytes`, without making a `String`.
+func appendNumberText(_ value: Double, to bytes: inout [UInt8]) {
+    // A whole number below 10^15 is written without its `.0` (and `-0` as `0`).
+    let isWhole = value.isFinite && value == value.rounded() && abs(value) < ShortestDecimal.positionalLimit
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDecimal.maximumLength) { buffer in
+        let end = buffer.baseAddress! + buffer.count
+        let length = ShortestDecimal.write(isWhole ? Double(Int64(value)) : value, before: end)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: end - length, count: isWhole ? length - 2 : length))
     }
-    return value.description
 }
 
 /// A human sentence (a reason's, a regression's), its pieces put together in one buffer and made a
@@ -32,7 +42,7 @@ public struct Sentence: ExpressibleByStringInterpolation {
             literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
         }
 
-        public mutating func appendInterpolation(_ value: Double) { appendInterpolation(formatNumber(value)) }
+        public mutating func appendInterpolation(_ value: Double) { appendNumberText(value, to: &bytes) }
 
         public mutating func appendInterpolation(_ value: Int) { appendInterpolation(String(value)) }
 

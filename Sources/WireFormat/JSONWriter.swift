@@ -155,21 +155,12 @@ public struct JSONWriter: ~Copyable {
     public mutating func number(_ value: Double) {
         guard value.isFinite else { return null() }
         separate()
-        // Whole numbers well inside Double's exact range print as their digits and ".0" (what
-        // `description` prints for them, the same as Python's repr); the rest need the shortest form.
-        if value.rounded(.towardZero) == value, value.magnitude < Self.wholeNumberLimit,
-            value != 0 || value.sign == .plus
-        {
-            if value < 0 { append(UInt8(ascii: "-")) }
-            appendDigits(UInt64(value.magnitude))
-            return raw(".0")
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDecimal.maximumLength) { buffer in
+            let end = buffer.baseAddress! + buffer.count
+            let length = ShortestDecimal.write(value, before: end)
+            append(UnsafeBufferPointer(start: end - length, count: length))
         }
-        appendUnescaped(value.description)
     }
-
-    /// Below this, `description` writes a whole double in positional notation (past 2^53 it writes
-    /// exponents, `1e+16`); kept well below that edge.
-    static let wholeNumberLimit = 1e15
 
     public mutating func number(_ value: Double?) {
         if let value { number(value) } else { null() }

@@ -1,3 +1,4 @@
+import CoreFixtures
 import DecisionCore
 import Foundation
 import Testing
