@@ -10,6 +10,8 @@ import Logging
 //   python-peer    the same job in Python on confluent-kafka + pydantic v2 (Benchmarks/baselines/python_peer.py)
 //   run            `optimizer-decider run` (one decision shard per core it may use)
 //   run-1-shard    `optimizer-decider run --decision-shards 1`: the same with every partition on one shard
+//   run-wide       `optimizer-decider run --max-in-flight 50000 --max-in-flight-mib 128`: room for a whole
+//                  burst in flight (the native decider has librdkafka's queue of 100,000)
 //   replay         `optimizer-decider replay --from beginning --until end`
 // over one corpus of executor run results. Throughput = outputs ÷ span of the outputs' timestamps; CPU per
 // message from the contender's rusage (user + system, start to exit); medians of the rounds. Latency is
@@ -176,6 +178,7 @@ enum Contender: String, CaseIterable {
     case pythonPeer = "python-peer"
     case run
     case runOneShard = "run-1-shard"
+    case runWide = "run-wide"
     case replay
 
     /// Starts the contender on `in`, writing `out`; `count` is how many outputs it must produce.
@@ -193,14 +196,14 @@ enum Contender: String, CaseIterable {
             return (nativeDeciderBinary, [bootstrap, "in", "out", "dlq", "bench-native", String(count)])
         case .pythonPeer:
             return (python, [peer, bootstrap, "in", "out", "dlq", "bench-py", String(count)])
-        case .run, .runOneShard:
+        case .run, .runOneShard, .runWide:
             return (
                 decider,
                 [
                     "run", "--bootstrap-servers", bootstrap, "--input-topic", "in", "--output-topic", "out",
                     "--dlq-topic", "dlq",
                     "--group-id", "bench-run", "--metrics-address", "off", "--log-level", "error",
-                ] + (self == .runOneShard ? ["--decision-shards", "1"] : [])
+                ] + options
             )
         case .replay:
             return (
@@ -214,8 +217,17 @@ enum Contender: String, CaseIterable {
         }
     }
 
+    /// What the `run` variants add to the defaults.
+    private var options: [String] {
+        switch self {
+        case .runOneShard: ["--decision-shards", "1"]
+        case .runWide: ["--max-in-flight", "50000", "--max-in-flight-mib", "128"]
+        default: []
+        }
+    }
+
     /// `run` is a service: it is stopped once its outputs are in; the others exit by themselves.
-    var runsUntilStopped: Bool { self == .run || self == .runOneShard }
+    var runsUntilStopped: Bool { self == .run || self == .runOneShard || self == .runWide }
 }
 
 struct Throughput {

@@ -63,6 +63,17 @@ struct ServiceOptions: ParsableArguments {
     var decisionShards: Int?
 
     @Option(
+        help:
+            "Outputs sent and not yet confirmed, at most: past it no message is read until deliveries catch up (default: 20000). Env: DECIDER_MAX_IN_FLIGHT."
+    )
+    var maxInFlight: Int?
+
+    @Option(
+        name: .customLong("max-in-flight-mib"),
+        help: "The same bound on those outputs' bytes, in MiB (default: 64). Env: DECIDER_MAX_IN_FLIGHT_MIB.")
+    var maxInFlightMiB: Int?
+
+    @Option(
         help: "Seconds to wait for the brokers at startup before giving up (default: 30). Env: DECIDER_STARTUP_TIMEOUT."
     )
     var startupTimeout: Double?
@@ -168,19 +179,29 @@ struct ServiceOptions: ParsableArguments {
             }
             settings.stopTimeout = .milliseconds(Int64(seconds * 1000))
         }
-        if let size = try Self.number(batchSize, "BATCH_SIZE", "batch-size") {
-            guard (1...100_000).contains(size) else {
-                throw CommandFailure("--batch-size must be between 1 and 100000")
+        try applyFlowOptions(to: &settings)
+        return settings
+    }
+
+    /// Batch size, shards and the in-flight bounds.
+    private func applyFlowOptions(to settings: inout ServiceSettings) throws {
+        func bounded(_ flag: Int?, _ name: String, _ option: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let number = try Self.number(flag, name, option) else { return nil }
+            guard range.contains(number) else {
+                throw CommandFailure("--\(option) must be between \(range.lowerBound) and \(range.upperBound)")
             }
-            settings.batchSize = size
+            return number
         }
-        if let shards = try Self.number(decisionShards, "DECISION_SHARDS", "decision-shards") {
-            guard (1...256).contains(shards) else {
-                throw CommandFailure("--decision-shards must be between 1 and 256")
-            }
+        if let size = try bounded(batchSize, "BATCH_SIZE", "batch-size", 1...100_000) { settings.batchSize = size }
+        if let shards = try bounded(decisionShards, "DECISION_SHARDS", "decision-shards", 1...256) {
             settings.decisionShards = shards
         }
-        return settings
+        if let outputs = try bounded(maxInFlight, "MAX_IN_FLIGHT", "max-in-flight", 1...1_000_000) {
+            settings.maximumInFlightMessages = outputs
+        }
+        if let mebibytes = try bounded(maxInFlightMiB, "MAX_IN_FLIGHT_MIB", "max-in-flight-mib", 1...4096) {
+            settings.maximumInFlightBytes = mebibytes << 20
+        }
     }
 }
 

@@ -277,3 +277,11 @@ def test_startup_errors_are_one_clear_line(tmp_path):
     assert result.returncode == 1 and b"max_cost_per_request" in result.stderr
     result = run_cli("run", timeout=30)
     assert result.returncode == 1 and b"--bootstrap-servers" in result.stderr
+    for flags, expected in [
+        (["--max-in-flight", "0"], b"--max-in-flight must be between 1 and 1000000"),
+        (["--max-in-flight-mib", "5000"], b"--max-in-flight-mib must be between 1 and 4096"),
+        (["--batch-size", "0"], b"--batch-size must be between 1 and 100000"),
+        (["--decision-shards", "300"], b"--decision-shards must be between 1 and 256"),
+    ]:
+        result = run_cli("run", "--bootstrap-servers", "127.0.0.1:1", *flags, timeout=30)
+        assert result.returncode == 1 and expected in result.stderr, result.stderr
