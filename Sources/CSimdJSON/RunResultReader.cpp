@@ -2,6 +2,10 @@
 // once and its members matched on their bytes against the few names the decoder reads; the generic look-up
 // (sj_object_find_last through Swift) costs about 14,000 instructions a 5-task run, this about 2,000.
 // Anything unusual answers 0 and the caller takes the member-by-member path, which knows every error.
+// The member names and the schema's name are the contract's (section 2.1), spelled here a second time
+// beside WireFormat's InputField because C++ cannot read Swift's constants: should they drift, the
+// reader would answer 0 for every run result, which WireFormatTests.FastPathEquivalenceTests catches
+// (it requires the reader to take plain run results).
 #include "Parser.hpp"
 
 #include <cmath>
