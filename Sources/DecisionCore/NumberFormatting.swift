@@ -10,10 +10,8 @@ public func formatNumber(_ value: Double) -> String {
 func appendNumberText(_ value: Double, to bytes: inout [UInt8]) {
     // A whole number below 10^15 is written without its `.0` (and `-0` as `0`).
     let isWhole = value.isFinite && value == value.rounded() && abs(value) < ShortestDecimal.positionalLimit
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDecimal.maximumLength) { buffer in
-        let end = buffer.baseAddress! + buffer.count
-        let length = ShortestDecimal.write(isWhole ? Double(Int64(value)) : value, before: end)
-        bytes.append(contentsOf: UnsafeBufferPointer(start: end - length, count: isWhole ? length - 2 : length))
+    ShortestDecimal.withText(isWhole ? Double(Int64(value)) : value) { text in
+        bytes.append(contentsOf: isWhole ? UnsafeBufferPointer(rebasing: text.dropLast(2)) : text)
     }
 }
 

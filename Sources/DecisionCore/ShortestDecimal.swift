@@ -40,6 +40,17 @@ public enum ShortestDecimal {
         }
     }
 
+    /// Lends the shortest text of `value` to `body` from the stack. Inlinable, so that each caller gets it
+    /// specialised: only ``write(_:before:)`` is called across the module boundary.
+    @inlinable
+    public static func withText<Result>(_ value: Double, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumLength) { buffer in
+            let end = buffer.baseAddress! + buffer.count
+            let length = write(value, before: end)
+            return body(UnsafeBufferPointer(start: end - length, count: length))
+        }
+    }
+
     /// The value as `digits / 10^fractionDigits` with the fewest fraction digits, when that has at most 15
     /// significant digits and `1e-4 <= magnitude < 1e15` (see the type's comment for why it is exact).
     static func fewDigits(_ magnitude: Double) -> (UInt64, Int)? {

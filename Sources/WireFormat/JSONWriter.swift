@@ -155,11 +155,7 @@ public struct JSONWriter: ~Copyable {
     public mutating func number(_ value: Double) {
         guard value.isFinite else { return null() }
         separate()
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDecimal.maximumLength) { buffer in
-            let end = buffer.baseAddress! + buffer.count
-            let length = ShortestDecimal.write(value, before: end)
-            append(UnsafeBufferPointer(start: end - length, count: length))
-        }
+        ShortestDecimal.withText(value) { append($0) }
     }
 
     public mutating func number(_ value: Double?) {

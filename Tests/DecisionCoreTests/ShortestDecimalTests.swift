@@ -8,11 +8,7 @@ import Testing
 @Suite("Shortest decimal text")
 struct ShortestDecimalTests {
     static func text(_ value: Double) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDecimal.maximumLength) { buffer in
-            let end = buffer.baseAddress! + buffer.count
-            let length = ShortestDecimal.write(value, before: end)
-            return String(decoding: UnsafeBufferPointer(start: end - length, count: length), as: UTF8.self)
-        }
+        ShortestDecimal.withText(value) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Values the decisions are made of, and the edges of each branch.
