@@ -14,6 +14,7 @@ public final class KafkaProducer: Sendable {
     private let poller: Poller
     private let opaque: UnsafeMutableRawPointer.Sendable
     private let deliveries: DeliveryCollector
+    private let topics = TopicHandles()
     private let closed = LockedFlag()
     public let logger: Logger
 
@@ -47,12 +48,23 @@ public final class KafkaProducer: Sendable {
             poller.stop()
             let handle = handle
             let opaque = opaque
+            let topics = topics
             control.submit {
+                topics.destroyAll()
                 rd_kafka_destroy(handle.pointer)
                 ClientContext.release(opaque.pointer)
             }
             control.stop()
         }
+    }
+
+    /// Tells the producer the topics it is about to write to, so that their first records go out at once
+    /// (see ``TopicHandles``): librdkafka looks their leaders up now instead of at its next topic scan, up
+    /// to a second after the first record. Records to these topics are then produced through their
+    /// handles. Does not wait; safe to call again with more topics.
+    public func prepare(topics names: [String]) throws(KafkaError) {
+        guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
+        try topics.register(names, on: handle.pointer)
     }
 
     /// Produces every record and waits for all their delivery reports. Throws when any record could not
@@ -89,10 +101,13 @@ public final class KafkaProducer: Sendable {
     {
         guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
         let group = DeliveryGroup(onDeliveries)
+        // The records of one call mostly share a topic (and its string's storage): one look-up per run of it.
+        var topic: (name: String, handle: OpaquePointer?)?
         for (index, record) in records.enumerated() {
+            if topic?.name != record.topic { topic = (record.topic, topics.handle(of: record.topic)) }
             while true {
                 let token = Unmanaged.passRetained(DeliveryToken(index: index, topic: record.topic, group: group))
-                let error = Self.produce(handle.pointer, record, opaque: token.toOpaque())
+                let error = Self.produce(handle.pointer, record, through: topic?.handle, opaque: token.toOpaque())
                 guard let error else { break }
                 token.release()
                 let code = rd_kafka_error_code(error)
@@ -112,10 +127,11 @@ public final class KafkaProducer: Sendable {
 
     /// One `rd_kafka_produceva` call: the record's fields, headers included, in a stack allocation, each
     /// pointing at the record's own storage (librdkafka copies them all during the call), so producing a
-    /// record allocates nothing on the Swift side.
-    private static func produce(_ rk: OpaquePointer, _ record: ProducerRecord, opaque: UnsafeMutableRawPointer)
-        -> OpaquePointer?
-    {
+    /// record allocates nothing on the Swift side. The topic goes by its handle when there is one.
+    private static func produce(
+        _ rk: OpaquePointer, _ record: ProducerRecord, through topicHandle: OpaquePointer?,
+        opaque: UnsafeMutableRawPointer
+    ) -> OpaquePointer? {
         withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + record.headers.count) { fields in
             record.topic.withCString { topic in
                 record.value.withUnsafeBytes { value in
@@ -128,8 +144,13 @@ public final class KafkaProducer: Sendable {
                             count += 1
                         }
                         add {
-                            $0.vtype = RD_KAFKA_VTYPE_TOPIC
-                            $0.u.cstr = topic
+                            if let topicHandle {
+                                $0.vtype = RD_KAFKA_VTYPE_RKT
+                                $0.u.rkt = topicHandle
+                            } else {
+                                $0.vtype = RD_KAFKA_VTYPE_TOPIC
+                                $0.u.cstr = topic
+                            }
                         }
                         add {
                             $0.vtype = RD_KAFKA_VTYPE_PARTITION
@@ -262,6 +283,7 @@ public final class KafkaProducer: Sendable {
         let logger = logger
         let poller = poller
         let deliveries = deliveries
+        let topics = topics
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             control.submit {
                 let err = rd_kafka_flush(handle.pointer, timeout.milliseconds)
@@ -275,6 +297,7 @@ public final class KafkaProducer: Sendable {
                 poller.waitUntilStopped()
                 // What the flush and the purge served after the poller's last hand-over.
                 deliveries.dispatch()
+                topics.destroyAll()
                 rd_kafka_destroy(handle.pointer)
                 ClientContext.release(opaque.pointer)
                 continuation.resume()

@@ -46,4 +46,25 @@ struct DeliveryReportTests {
         #expect(calls < count / 10, "\(calls) calls for \(count) records")
         await producer.close()
     }
+
+    /// librdkafka looks a topic first produced to by name up only at its next topic scan (once a second).
+    /// Three prepared topics written one after the other each see their first record delivered at once;
+    /// unprepared, the second and third would each wait about a whole scan interval (the first one's
+    /// delivery follows a scan, so the next scan is a second away).
+    @Test func preparedTopicsTakeTheirFirstRecordWithoutWaitingForATopicScan() async throws {
+        let topics = ["first", "second", "third"]
+        let cluster = try makeCluster(topics: Dictionary(uniqueKeysWithValues: topics.map { ($0, 3) }))
+        let producer = try KafkaProducer(configuration: configuration(cluster), logger: testLogger)
+        try producer.prepare(topics: topics)
+        try producer.prepare(topics: topics)  // again: handles already held are kept, none is made twice
+        try await Task.sleep(for: .milliseconds(200))  // the look-ups go out, as during a service's start
+        for topic in topics {
+            let started = ContinuousClock.now
+            let reports = try await producer.send(records(topic, count: 1))
+            let took = started.duration(to: .now)
+            #expect(reports.first?.topicPartition.topic == topic)
+            #expect(took < .milliseconds(400), "the first record to \(topic) took \(took)")
+        }
+        await producer.close()
+    }
 }

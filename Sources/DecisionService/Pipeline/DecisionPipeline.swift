@@ -120,6 +120,7 @@ public final class DecisionPipeline: Service, Sendable {
                 budget.finish()
                 return
             }
+            try producer.prepare(topics: publisher.outputs.topics)
         } catch {
             await consumer.close(timeout: .seconds(5))
             await producer.close(timeout: .seconds(1))

@@ -16,6 +16,9 @@ struct OutputRecords: Sendable {
 
     static let decisionHeaders = DecisionEncoder.headers.map { KafkaHeader($0.0, $0.1) }
 
+    /// The topics these records go to: what the producer is told to prepare before the first of them.
+    var topics: [String] { writeDeadLetters ? [outputTopic, dlqTopic] : [outputTopic] }
+
     /// Decisions carry `decision-id` and the input's W3C trace context; dead letters the trace context.
     func records(for outcome: DecisionOutcome, of message: KafkaMessage, trace: TraceContextHeaders) -> [ProducerRecord]
     {

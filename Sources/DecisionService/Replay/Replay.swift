@@ -80,12 +80,13 @@ public struct Replay: Sendable {
         let outputs = OutputRecords(
             outputTopic: outputTopic, dlqTopic: settings.dlqTopic, writeDeadLetters: writeDeadLetters,
             routing: plan.routing)
-        let publisher =
-            try dryRun
-            ? nil
-            : Publisher(
-                producer: KafkaProducer(configuration: settings.producerConfiguration, logger: session.logger),
-                ledger: ledger, outputs: outputs, metrics: nil, logger: session.logger)
+        var publisher: Publisher?
+        if !dryRun {
+            let producer = try KafkaProducer(configuration: settings.producerConfiguration, logger: session.logger)
+            try producer.prepare(topics: outputs.topics)
+            publisher = Publisher(
+                producer: producer, ledger: ledger, outputs: outputs, metrics: nil, logger: session.logger)
+        }
         let path = BatchPath(
             settings: settings, store: store, ledger: ledger, publisher: publisher, isStopping: session.isStopping)
         do {
