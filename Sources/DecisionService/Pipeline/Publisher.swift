@@ -23,17 +23,18 @@ struct Publisher: Sendable {
         let outputs = outputs
         let metrics = metrics
         let logger = logger
+        let sent = records.map { SentOutput($0, keepingValue: $0.topic == outputs.dlqTopic) }
         try await producer.produce(records) { deliveries in
             var confirmed: [DeliveryLedger.Resolution] = []
             confirmed.reserveCapacity(deliveries.count)
             for delivery in deliveries {
-                let record = records[delivery.index]
+                let output = sent[delivery.index]
                 let ticket = tickets[delivery.index]
                 switch delivery.result {
                 case let .success(report):
-                    confirmed.append(.init(ticket: ticket, bytes: record.weight, delivered: report))
+                    confirmed.append(.init(ticket: ticket, bytes: output.weight, delivered: report))
                 case let .failure(error):
-                    Self.refused(record, ticket: ticket, error: error, ledger: ledger, outputs: outputs, logger: logger)
+                    Self.refused(output, ticket: ticket, error: error, ledger: ledger, outputs: outputs, logger: logger)
                 }
             }
             // One ledger lock for the whole poll's confirmations.
@@ -44,21 +45,22 @@ struct Publisher: Sendable {
     /// An output the broker refused: a dead letter too large for its topic is queued to go again without
     /// its value; anything else fails the ledger, which stops the service before the input's offset moves.
     private static func refused(
-        _ record: ProducerRecord, ticket: DeliveryLedger.Ticket, error: KafkaError, ledger: DeliveryLedger,
+        _ output: SentOutput, ticket: DeliveryLedger.Ticket, error: KafkaError, ledger: DeliveryLedger,
         outputs: OutputRecords, logger: Logger
     ) {
+        let record = output.record
         if error.isMessageSizeTooLarge, let stripped = outputs.withoutValue(record) {
             logger.warning(
                 "dead letter too large for \(record.topic); sent without its value",
                 metadata: ["bytes": "\(record.value.count)"])
-            ledger.retry(ticket, with: stripped, replacingBytes: record.weight)
+            ledger.retry(ticket, with: stripped, replacingBytes: output.weight)
         } else {
             let trace =
                 record.headers.first { $0.name == HeaderName.traceParent }.flatMap { $0.value }.map {
                     " (traceparent \(String(decoding: $0, as: UTF8.self)))"
                 } ?? ""
             _ = ledger.resolve(
-                ticket, bytes: record.weight,
+                ticket, bytes: output.weight,
                 failure:
                     "output could not be delivered to \(record.topic)\(trace), so the input offsets are not committed: \(error)"
             )
@@ -83,6 +85,22 @@ struct Publisher: Sendable {
                 logger.warning("retry of a refused output could not be sent: \(error)")
             }
         }
+    }
+}
+
+/// What a delivery report needs of a record once librdkafka has copied it: its weight in the in-flight
+/// bound, and the record without its value (a decision's JSON is freed when its batch is sent, not held
+/// a second time until the broker confirms it), except a dead letter's, which a refusal as too large
+/// re-sends with the value's size and digest.
+struct SentOutput: Sendable {
+    let record: ProducerRecord
+    let weight: Int
+
+    init(_ record: ProducerRecord, keepingValue: Bool) {
+        weight = record.weight
+        var kept = record
+        if !keepingValue { kept.value = [] }
+        self.record = kept
     }
 }
 
