@@ -59,12 +59,22 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Tells the producer the topics it is about to write to, so that their first records go out at once
-    /// (see ``TopicHandles``): librdkafka looks their leaders up now instead of at its next topic scan, up
+    /// (see ``TopicHandles``): a handle per topic, then one metadata request for them, which waits at most
+    /// `timeout` for a broker to answer. Without it librdkafka looks a topic up at its next topic scan, up
     /// to a second after the first record. Records to these topics are then produced through their
-    /// handles. Does not wait; safe to call again with more topics.
-    public func prepare(topics names: [String]) throws(KafkaError) {
+    /// handles. Returns whether the brokers answered in time (if not, the scan still finds the topics).
+    @discardableResult
+    public func prepare(topics names: [String], timeout: Duration) async throws -> Bool {
         guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
         try topics.register(names, on: handle.pointer)
+        let handle = handle
+        return try await control.perform {
+            // Neither all topics nor one: the topics this client knows, which are the ones just registered.
+            var metadata: UnsafePointer<rd_kafka_metadata_t>?
+            let err = rd_kafka_metadata(handle.pointer, 0, nil, &metadata, timeout.milliseconds)
+            if let metadata { rd_kafka_metadata_destroy(metadata) }
+            return err == RD_KAFKA_RESP_ERR_NO_ERROR
+        }
     }
 
     /// Produces every record and waits for all their delivery reports. Throws when any record could not

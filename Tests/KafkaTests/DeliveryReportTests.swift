@@ -50,20 +50,24 @@ struct DeliveryReportTests {
     /// librdkafka looks a topic first produced to by name up only at its next topic scan (once a second).
     /// Three prepared topics written one after the other each see their first record delivered at once;
     /// unprepared, the second and third would each wait about a whole scan interval (the first one's
-    /// delivery follows a scan, so the next scan is a second away).
+    /// delivery follows a scan, so the next scan is a second away: 1.0 s measured, 1.8 s under load).
     @Test func preparedTopicsTakeTheirFirstRecordWithoutWaitingForATopicScan() async throws {
         let topics = ["first", "second", "third"]
-        let cluster = try makeCluster(topics: Dictionary(uniqueKeysWithValues: topics.map { ($0, 3) }))
+        let cluster = try makeCluster(topics: Dictionary(uniqueKeysWithValues: (topics + ["warm-up"]).map { ($0, 3) }))
         let producer = try KafkaProducer(configuration: configuration(cluster), logger: testLogger)
-        try producer.prepare(topics: topics)
-        try producer.prepare(topics: topics)  // again: handles already held are kept, none is made twice
-        try await Task.sleep(for: .milliseconds(200))  // the look-ups go out, as during a service's start
+        // A record delivered first, however long it takes under load: the connections are up and the
+        // idempotent producer has its id, as in a service by the time its first input is decided.
+        try await producer.prepare(topics: ["warm-up"], timeout: .seconds(30))
+        try await producer.send(records("warm-up", count: 1))
+        #expect(try await producer.prepare(topics: topics, timeout: .seconds(30)), "the brokers answered")
+        // Again: handles already held are kept, none is made twice.
+        #expect(try await producer.prepare(topics: topics, timeout: .seconds(30)))
         for topic in topics {
             let started = ContinuousClock.now
             let reports = try await producer.send(records(topic, count: 1))
             let took = started.duration(to: .now)
             #expect(reports.first?.topicPartition.topic == topic)
-            #expect(took < .milliseconds(600), "the first record to \(topic) took \(took)")
+            #expect(took < .milliseconds(800), "the first record to \(topic) took \(took)")
         }
         await producer.close()
     }

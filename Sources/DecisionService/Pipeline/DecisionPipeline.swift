@@ -120,7 +120,10 @@ public final class DecisionPipeline: Service, Sendable {
                 budget.finish()
                 return
             }
-            try producer.prepare(topics: publisher.outputs.topics)
+            // A short wait: the topics are known to exist, and a stop may already be on its way.
+            if try await !producer.prepare(topics: publisher.outputs.topics, timeout: .seconds(1)) {
+                logger.debug("the producer's topic look-up did not answer within 1 s; librdkafka's topic scan will")
+            }
         } catch {
             await consumer.close(timeout: .seconds(5))
             await producer.close(timeout: .seconds(1))

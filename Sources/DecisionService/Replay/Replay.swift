@@ -83,7 +83,7 @@ public struct Replay: Sendable {
         var publisher: Publisher?
         if !dryRun {
             let producer = try KafkaProducer(configuration: settings.producerConfiguration, logger: session.logger)
-            try producer.prepare(topics: outputs.topics)
+            try await producer.prepare(topics: outputs.topics, timeout: .seconds(1))
             publisher = Publisher(
                 producer: producer, ledger: ledger, outputs: outputs, metrics: nil, logger: session.logger)
         }

@@ -7,9 +7,9 @@ import Synchronization
 /// Why: librdkafka creates the topic of a record produced by name without looking its leaders up; that
 /// waits for its periodic topic scan (once a second), and every record to the topic waits with it. The
 /// first outputs after a start were held up to a second (0.9 s measured on the mock cluster), long enough
-/// for a burst to fill the service's in-flight bound. A handle made ahead looks the leaders up at once (or
-/// takes them from the metadata cache), and records produced through it skip librdkafka's by-name look-up
-/// under its client lock.
+/// for a burst to fill the service's in-flight bound. A topic with a handle is updated by any metadata
+/// answer (``KafkaProducer/prepare(topics:timeout:)`` asks for one), and records produced through it skip
+/// librdkafka's by-name look-up under its client lock.
 final class TopicHandles: Sendable {
     private let handles = Mutex<[String: TopicHandle]>([:])
 
