@@ -61,8 +61,8 @@ public final class KafkaProducer: Sendable {
     /// Tells the producer the topics it is about to write to, so that their first records go out at once
     /// (see ``TopicHandles``): a handle per topic, then one metadata request for them, which waits at most
     /// `timeout` for a broker to answer. Without it librdkafka looks a topic up at its next topic scan, up
-    /// to a second after the first record. Records to these topics are then produced through their
-    /// handles. Returns whether the brokers answered in time (if not, the scan still finds the topics).
+    /// to a second after the first record. Returns whether the brokers answered in time (if not, the scan
+    /// still finds the topics).
     @discardableResult
     public func prepare(topics names: [String], timeout: Duration) async throws -> Bool {
         guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
@@ -111,13 +111,10 @@ public final class KafkaProducer: Sendable {
     {
         guard !closed.isSet else { throw KafkaError(.failed, "the producer is closed") }
         let group = DeliveryGroup(onDeliveries)
-        // The records of one call mostly share a topic (and its string's storage): one look-up per run of it.
-        var topic: (name: String, handle: OpaquePointer?)?
         for (index, record) in records.enumerated() {
-            if topic?.name != record.topic { topic = (record.topic, topics.handle(of: record.topic)) }
             while true {
                 let token = Unmanaged.passRetained(DeliveryToken(index: index, topic: record.topic, group: group))
-                let error = Self.produce(handle.pointer, record, through: topic?.handle, opaque: token.toOpaque())
+                let error = Self.produce(handle.pointer, record, opaque: token.toOpaque())
                 guard let error else { break }
                 token.release()
                 let code = rd_kafka_error_code(error)
@@ -137,11 +134,10 @@ public final class KafkaProducer: Sendable {
 
     /// One `rd_kafka_produceva` call: the record's fields, headers included, in a stack allocation, each
     /// pointing at the record's own storage (librdkafka copies them all during the call), so producing a
-    /// record allocates nothing on the Swift side. The topic goes by its handle when there is one.
-    private static func produce(
-        _ rk: OpaquePointer, _ record: ProducerRecord, through topicHandle: OpaquePointer?,
-        opaque: UnsafeMutableRawPointer
-    ) -> OpaquePointer? {
+    /// record allocates nothing on the Swift side.
+    private static func produce(_ rk: OpaquePointer, _ record: ProducerRecord, opaque: UnsafeMutableRawPointer)
+        -> OpaquePointer?
+    {
         withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + record.headers.count) { fields in
             record.topic.withCString { topic in
                 record.value.withUnsafeBytes { value in
@@ -154,13 +150,8 @@ public final class KafkaProducer: Sendable {
                             count += 1
                         }
                         add {
-                            if let topicHandle {
-                                $0.vtype = RD_KAFKA_VTYPE_RKT
-                                $0.u.rkt = topicHandle
-                            } else {
-                                $0.vtype = RD_KAFKA_VTYPE_TOPIC
-                                $0.u.cstr = topic
-                            }
+                            $0.vtype = RD_KAFKA_VTYPE_TOPIC
+                            $0.u.cstr = topic
                         }
                         add {
                             $0.vtype = RD_KAFKA_VTYPE_PARTITION

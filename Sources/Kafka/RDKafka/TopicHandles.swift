@@ -8,8 +8,9 @@ import Synchronization
 /// waits for its periodic topic scan (once a second), and every record to the topic waits with it. The
 /// first outputs after a start were held up to a second (0.9 s measured on the mock cluster), long enough
 /// for a burst to fill the service's in-flight bound. A topic with a handle is updated by any metadata
-/// answer (``KafkaProducer/prepare(topics:timeout:)`` asks for one), and records produced through it skip
-/// librdkafka's by-name look-up under its client lock.
+/// answer (``KafkaProducer/prepare(topics:timeout:)`` asks for one). Records still name their topic:
+/// produced through the handles, two of eleven dead letters went missing in the Produce-errors fault test
+/// in two runs of four (cause not found); by name it passed the three runs tried.
 final class TopicHandles: Sendable {
     private let handles = Mutex<[String: TopicHandle]>([:])
 
@@ -27,11 +28,6 @@ final class TopicHandles: Sendable {
         }
     }
 
-    /// The handle of `topic`, when one is held.
-    func handle(of topic: String) -> OpaquePointer? {
-        handles.withLock { $0[topic]?.pointer }
-    }
-
     /// Gives every handle back; call before the client is destroyed, once no produce call is running.
     func destroyAll() {
         let held = handles.withLock { handles in
@@ -44,8 +40,8 @@ final class TopicHandles: Sendable {
 
 /// A topic handle that may cross threads.
 ///
-/// `@unchecked Sendable`: librdkafka's topic handles are thread-safe for producing, and ``TopicHandles``
-/// destroys each one once, after the last produce call.
+/// `@unchecked Sendable`: librdkafka's topic handles are thread-safe, and ``TopicHandles`` destroys each
+/// one once, after the last produce call.
 struct TopicHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }
