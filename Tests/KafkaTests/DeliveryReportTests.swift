@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -47,27 +48,28 @@ struct DeliveryReportTests {
         await producer.close()
     }
 
-    /// librdkafka looks a topic first produced to by name up only at its next topic scan (once a second).
-    /// Three prepared topics written one after the other each see their first record delivered at once;
-    /// unprepared, the second and third would each wait about a whole scan interval (the first one's
-    /// delivery follows a scan, so the next scan is a second away: 1.0 s measured, 1.8 s under load).
-    @Test func preparedTopicsTakeTheirFirstRecordWithoutWaitingForATopicScan() async throws {
+    /// librdkafka looks a topic first produced to by name up only at its next topic scan (once a second),
+    /// holding its records until then. `prepare` makes librdkafka know each topic's partitions and leaders
+    /// before the first record: its own log says so (a state change to "exists" for every topic, seen
+    /// before anything was produced to them). A timed version of this test (first record within 800 ms)
+    /// failed under CI's parallel load at 2.7 s; the log is the fact that does not depend on load.
+    @Test func preparedTopicsAreKnownBeforeTheirFirstRecord() async throws {
         let topics = ["first", "second", "third"]
-        let cluster = try makeCluster(topics: Dictionary(uniqueKeysWithValues: (topics + ["warm-up"]).map { ($0, 3) }))
-        let producer = try KafkaProducer(configuration: configuration(cluster), logger: testLogger)
-        // A record delivered first, however long it takes under load: the connections are up and the
-        // idempotent producer has its id, as in a service by the time its first input is decided.
-        try await producer.prepare(topics: ["warm-up"], timeout: .seconds(30))
-        try await producer.send(records("warm-up", count: 1))
+        let cluster = try makeCluster(topics: Dictionary(uniqueKeysWithValues: topics.map { ($0, 3) }))
+        let lines = LogCapture()
+        var logger = Logger(label: "capture") { _ in lines }
+        logger.logLevel = .debug
+        let producer = try KafkaProducer(
+            configuration: configuration(cluster, ["debug": "topic,metadata"]), logger: logger)
         #expect(try await producer.prepare(topics: topics, timeout: .seconds(30)), "the brokers answered")
+        let logged = lines.all
         // Again: handles already held are kept, none is made twice.
         #expect(try await producer.prepare(topics: topics, timeout: .seconds(30)))
         for topic in topics {
-            let started = ContinuousClock.now
+            let known = logged.contains { $0.hasSuffix("Topic \(topic) changed state unknown -> exists") }
+            #expect(known, "librdkafka knew \(topic) before its first record")
             let reports = try await producer.send(records(topic, count: 1))
-            let took = started.duration(to: .now)
             #expect(reports.first?.topicPartition.topic == topic)
-            #expect(took < .milliseconds(800), "the first record to \(topic) took \(took)")
         }
         await producer.close()
     }
