@@ -10,7 +10,8 @@ import Synchronization
 /// for a burst to fill the service's in-flight bound. A topic with a handle is updated by any metadata
 /// answer (``KafkaProducer/prepare(topics:timeout:)`` asks for one). Records still name their topic:
 /// produced through the handles, two of eleven dead letters went missing in the Produce-errors fault test
-/// in two runs of five (cause not found); by name it passed the three runs tried.
+/// in two runs of five (cause not found); by name it passed every run since, and the handles measured no
+/// faster end to end (BENCHMARKS.md, "Naming the topic or passing its handle").
 final class TopicHandles: Sendable {
     private let handles = Mutex<[String: TopicHandle]>([:])
 
