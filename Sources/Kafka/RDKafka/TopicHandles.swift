@@ -8,10 +8,10 @@ import Synchronization
 /// waits for its periodic topic scan (once a second), and every record to the topic waits with it. The
 /// first outputs after a start were held up to a second (0.9 s measured on the mock cluster), long enough
 /// for a burst to fill the service's in-flight bound. A topic with a handle is updated by any metadata
-/// answer (``KafkaProducer/prepare(topics:timeout:)`` asks for one). Records still name their topic:
-/// produced through the handles, two of eleven dead letters went missing in the Produce-errors fault test
-/// in two runs of five (cause not found); by name it passed every run since, and the handles measured no
-/// faster end to end (BENCHMARKS.md, "Naming the topic or passing its handle").
+/// answer (``KafkaProducer/prepare(topics:timeout:)`` asks for one). Records still name their topic: the
+/// handles measured no faster end to end (BENCHMARKS.md, "Naming the topic or passing its handle"). The
+/// dead letters a fault test once missed while records went through the handles it missed by name too:
+/// a limit of the mock cluster (docs/development.md, "Running the tests").
 final class TopicHandles: Sendable {
     private let handles = Mutex<[String: TopicHandle]>([:])
 
