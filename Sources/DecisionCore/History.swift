@@ -28,7 +28,57 @@ public struct Regression: Sendable, Equatable {
     public var observed: Double
     /// The mean of the kept runs.
     public var baseline: Double
-    public var message: String
+    /// The rule's margin: the success rate's allowed drop, or the latency's or cost's factor.
+    public var margin: Double
+    /// How many kept runs the mean is of.
+    public var runs: Int
+
+    public init(code: RegressionCode, observed: Double, baseline: Double, margin: Double, runs: Int) {
+        self.code = code
+        self.observed = observed
+        self.baseline = baseline
+        self.margin = margin
+        self.runs = runs
+    }
+
+    /// The regression in words, made from its code and numbers.
+    public var message: String { SentenceWriter.string(write) }
+
+    /// Lends the message's UTF-8 to `body` from the stack (the encoder writes it without a `String`).
+    public func withMessage(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        SentenceWriter.withSentence(write, body)
+    }
+
+    private func write(_ s: inout SentenceWriter) {
+        switch code {
+        case .successRateRegression:
+            s.append("success rate ")
+            s.append(observed)
+            s.append(" is more than ")
+            s.append(margin)
+            s.append(" below the mean ")
+        case .latencyRegression:
+            s.append("average response time ")
+            s.append(observed)
+            s.append(" ms is more than ")
+            s.append(margin)
+            s.append("× the mean ")
+        case .costRegression:
+            s.append("cost per request ")
+            s.append(observed)
+            s.append(" USD is more than ")
+            s.append(margin)
+            s.append("× the mean ")
+        }
+        s.append(baseline)
+        switch code {
+        case .successRateRegression: s.append(" of the last ")
+        case .latencyRegression: s.append(" ms of the last ")
+        case .costRegression: s.append(" USD of the last ")
+        }
+        s.append(runs)
+        s.append(" runs")
+    }
 }
 
 extension HistoryRules {
@@ -45,31 +95,19 @@ extension HistoryRules {
             found.append(
                 Regression(
                     code: .successRateRegression, observed: report.successRate, baseline: meanSuccess,
-                    message:
-                        Sentence(
-                            "success rate \(report.successRate) is more than \(successRateDrop) below the mean \(meanSuccess) of the last \(baseline.count) runs"
-                        ).text
-                ))
+                    margin: successRateDrop, runs: baseline.count))
         }
         if meanLatency > 0 && report.avgResponseTimeMs > meanLatency * latencyFactor {
             found.append(
                 Regression(
                     code: .latencyRegression, observed: report.avgResponseTimeMs, baseline: meanLatency,
-                    message:
-                        Sentence(
-                            "average response time \(report.avgResponseTimeMs) ms is more than \(latencyFactor)× the mean \(meanLatency) ms of the last \(baseline.count) runs"
-                        ).text
-                ))
+                    margin: latencyFactor, runs: baseline.count))
         }
         if meanCost > 0 && report.costPerRequest > meanCost * costFactor {
             found.append(
                 Regression(
-                    code: .costRegression, observed: report.costPerRequest, baseline: meanCost,
-                    message:
-                        Sentence(
-                            "cost per request \(report.costPerRequest) USD is more than \(costFactor)× the mean \(meanCost) USD of the last \(baseline.count) runs"
-                        ).text
-                ))
+                    code: .costRegression, observed: report.costPerRequest, baseline: meanCost, margin: costFactor,
+                    runs: baseline.count))
         }
         return found
     }

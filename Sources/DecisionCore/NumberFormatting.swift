@@ -1,52 +1,67 @@
 /// Formats a number for a human sentence: integral values without a fraction, others in their shortest
 /// form that reads back to the same `Double`.
 public func formatNumber(_ value: Double) -> String {
-    var bytes: [UInt8] = []
-    appendNumberText(value, to: &bytes)
-    return String(decoding: bytes, as: UTF8.self)
+    withNumberText(value) { String(decoding: $0, as: UTF8.self) }
 }
 
-/// Appends ``formatNumber``'s text to `bytes`, without making a `String`.
-func appendNumberText(_ value: Double, to bytes: inout [UInt8]) {
+/// Lends ``formatNumber``'s text to `body` from the stack, without making a `String`.
+func withNumberText<Result>(_ value: Double, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
     // A whole number below 10^15 is written without its `.0` (and `-0` as `0`).
     let isWhole = value.isFinite && value == value.rounded() && abs(value) < ShortestDecimal.positionalLimit
-    ShortestDecimal.withText(isWhole ? Double(Int64(value)) : value) { text in
-        bytes.append(contentsOf: isWhole ? UnsafeBufferPointer(rebasing: text.dropLast(2)) : text)
+    return ShortestDecimal.withText(isWhole ? Double(Int64(value)) : value) { text in
+        body(isWhole ? UnsafeBufferPointer(rebasing: text.dropLast(2)) : text)
     }
 }
 
-/// A human sentence (a reason's, a regression's), its pieces put together in one buffer and made a
-/// `String` once, numbers written as ``formatNumber`` writes them: interpolating into a `String` cost
-/// some 600 instructions a piece, a few thousand a decision.
-public struct Sentence: ExpressibleByStringInterpolation {
-    public let text: String
+/// A human sentence (a reason's, a regression's) written into a buffer on the stack, numbers as
+/// ``formatNumber`` writes them. A decision's findings are written straight from it into the decision's
+/// JSON: building each sentence as a `String` first cost some 2,500 instructions a decision (an array,
+/// a string, their release, and the encoder's scan of it).
+struct SentenceWriter {
+    /// Room for the longest sentence: under 110 bytes of words and at most three numbers of at most
+    /// ``ShortestDecimal/maximumLength`` bytes each.
+    static let capacity = 256
 
-    public init(stringLiteral value: StaticString) {
-        text = value.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+    private let start: UnsafeMutablePointer<UInt8>
+    private var count = 0
+
+    private init(start: UnsafeMutablePointer<UInt8>) { self.start = start }
+
+    /// Writes a sentence with `write` and lends its UTF-8 to `body`.
+    static func withSentence(
+        _ write: (inout SentenceWriter) -> Void, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var writer = SentenceWriter(start: buffer.baseAddress!)
+            write(&writer)
+            body(UnsafeBufferPointer(start: buffer.baseAddress!, count: writer.count))
+        }
     }
 
-    public init(stringInterpolation: Interpolation) {
-        text = String(decoding: stringInterpolation.bytes, as: UTF8.self)
+    /// The sentence `write` writes, as a `String`.
+    static func string(_ write: (inout SentenceWriter) -> Void) -> String {
+        var text = ""
+        withSentence(write) { text = String(decoding: $0, as: UTF8.self) }
+        return text
     }
 
-    public struct Interpolation: StringInterpolationProtocol {
-        var bytes: [UInt8] = []
+    mutating func append(_ words: StaticString) {
+        words.withUTF8Buffer { append(bytes: $0) }
+    }
 
-        public init(literalCapacity: Int, interpolationCount: Int) {
-            bytes.reserveCapacity(literalCapacity + 24 * interpolationCount)
-        }
+    mutating func append(_ value: Double) {
+        withNumberText(value) { append(bytes: $0) }
+    }
 
-        public mutating func appendLiteral(_ literal: StaticString) {
-            literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        }
+    mutating func append(_ value: Int) {
+        var text = String(value)  // a count: up to 15 digits stay in the string itself, nothing allocated
+        text.withUTF8 { append(bytes: $0) }
+    }
 
-        public mutating func appendInterpolation(_ value: Double) { appendNumberText(value, to: &bytes) }
-
-        public mutating func appendInterpolation(_ value: Int) { appendInterpolation(String(value)) }
-
-        public mutating func appendInterpolation(_ value: String) {
-            var value = value
-            value.withUTF8 { bytes.append(contentsOf: $0) }
-        }
+    private mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        precondition(count + bytes.count <= Self.capacity, "a sentence longer than its \(Self.capacity) bytes")
+        (start + count).update(from: source, count: bytes.count)
+        count += bytes.count
     }
 }

@@ -12,7 +12,59 @@ public struct Reason: Sendable, Equatable {
     public var code: ReasonCode
     public var observed: Double
     public var threshold: Double
-    public var message: String
+
+    public init(code: ReasonCode, observed: Double, threshold: Double) {
+        self.code = code
+        self.observed = observed
+        self.threshold = threshold
+    }
+
+    /// The reason in words, made from its code and numbers.
+    public var message: String { SentenceWriter.string(write) }
+
+    /// Lends the message's UTF-8 to `body` from the stack (the encoder writes it without a `String`).
+    public func withMessage(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        SentenceWriter.withSentence(write, body)
+    }
+
+    private func write(_ s: inout SentenceWriter) {
+        switch code {
+        case .lowOverallScore:
+            s.append("overall score ")
+            s.append(observed)
+            s.append(" is below the optimization threshold ")
+            s.append(threshold)
+        case .criticalIssues:
+            let critical = Int(observed)
+            s.append(critical)
+            s.append(
+                critical == 1 ? " critical issue reaches the threshold of " : " critical issues reach the threshold of "
+            )
+            s.append(Int(threshold))
+        case .lowSuccessRate:
+            s.append("success rate ")
+            s.append(observed)
+            s.append(" is below the minimum ")
+            s.append(threshold)
+        case .highLatency:
+            s.append("average response time ")
+            s.append(observed)
+            s.append(" ms exceeds the maximum ")
+            s.append(threshold)
+            s.append(" ms")
+        case .highCost:
+            s.append("cost per request ")
+            s.append(observed)
+            s.append(" USD exceeds the maximum ")
+            s.append(threshold)
+            s.append(" USD")
+        case .excessiveTimeouts:
+            s.append("timeout rate ")
+            s.append(observed)
+            s.append(" exceeds the maximum ")
+            s.append(threshold)
+        }
+    }
 }
 
 /// The optimizer workers' strategies.
@@ -38,61 +90,35 @@ extension ScoringRules {
             if analysis.overallScore < optimizationThreshold {
                 reasons.append(
                     Reason(
-                        code: .lowOverallScore, observed: analysis.overallScore, threshold: optimizationThreshold,
-                        message:
-                            Sentence(
-                                "overall score \(analysis.overallScore) is below the optimization threshold \(optimizationThreshold)"
-                            ).text
-                    ))
+                        code: .lowOverallScore, observed: analysis.overallScore, threshold: optimizationThreshold))
             }
             let critical = analysis.criticalIssueCount
             if critical >= criticalIssueThreshold {
                 reasons.append(
                     Reason(
-                        code: .criticalIssues, observed: Double(critical), threshold: Double(criticalIssueThreshold),
-                        message:
-                            Sentence(
-                                "\(critical) critical issue\(critical == 1 ? "" : "s") reach\(critical == 1 ? "es" : "") the threshold of \(criticalIssueThreshold)"
-                            ).text
-                    ))
+                        code: .criticalIssues, observed: Double(critical), threshold: Double(criticalIssueThreshold)))
             }
         }
         if report.successRate < minSuccessRate {
             reasons.append(
                 Reason(
-                    code: .lowSuccessRate, observed: report.successRate, threshold: minSuccessRate,
-                    message:
-                        Sentence("success rate \(report.successRate) is below the minimum \(minSuccessRate)").text
-                ))
+                    code: .lowSuccessRate, observed: report.successRate, threshold: minSuccessRate))
         }
         if report.avgResponseTimeMs > maxAcceptableLatencyMs {
             reasons.append(
                 Reason(
-                    code: .highLatency, observed: report.avgResponseTimeMs, threshold: maxAcceptableLatencyMs,
-                    message:
-                        Sentence(
-                            "average response time \(report.avgResponseTimeMs) ms exceeds the maximum \(maxAcceptableLatencyMs) ms"
-                        ).text
-                ))
+                    code: .highLatency, observed: report.avgResponseTimeMs, threshold: maxAcceptableLatencyMs))
         }
         if report.costPerRequest > maxCostPerRequest {
             reasons.append(
                 Reason(
-                    code: .highCost, observed: report.costPerRequest, threshold: maxCostPerRequest,
-                    message:
-                        Sentence(
-                            "cost per request \(report.costPerRequest) USD exceeds the maximum \(maxCostPerRequest) USD"
-                        ).text
-                ))
+                    code: .highCost, observed: report.costPerRequest, threshold: maxCostPerRequest))
         }
         let timeoutRate = report.timeoutErrorRate
         if timeoutRate > maxTimeoutErrorRate {
             reasons.append(
                 Reason(
-                    code: .excessiveTimeouts, observed: timeoutRate, threshold: maxTimeoutErrorRate,
-                    message:
-                        Sentence("timeout rate \(timeoutRate) exceeds the maximum \(maxTimeoutErrorRate)").text
-                ))
+                    code: .excessiveTimeouts, observed: timeoutRate, threshold: maxTimeoutErrorRate))
         }
         return reasons
     }

@@ -73,25 +73,30 @@ public struct DecisionEncoder: ~Copyable {
 
     private static func writeReasons(_ reasons: [Reason], to w: inout JSONWriter) {
         writeFindings(reasons, reference: Key.threshold, to: &w) {
-            ($0.code.rawValue, $0.observed, $0.threshold, $0.message)
+            ($0.code.rawValue, $0.observed, $0.threshold)
+        } message: {
+            $0.withMessage($1)
         }
     }
 
     private static func writeRegressions(_ regressions: [Regression], to w: inout JSONWriter) {
         writeFindings(regressions, reference: Key.baseline, to: &w) {
-            ($0.code.rawValue, $0.observed, $0.baseline, $0.message)
+            ($0.code.rawValue, $0.observed, $0.baseline)
+        } message: {
+            $0.withMessage($1)
         }
     }
 
     /// Reasons and regressions share a shape: a code, the value observed, what it was held against (the
-    /// `reference` member: a threshold or a baseline mean) and a sentence.
+    /// `reference` member: a threshold or a baseline mean) and a sentence, lent from the stack.
     private static func writeFindings<Finding>(
         _ findings: [Finding], reference: JSONKey, to w: inout JSONWriter,
-        _ fields: (Finding) -> (code: String, observed: Double, reference: Double, message: String)
+        _ fields: (Finding) -> (code: String, observed: Double, reference: Double),
+        message: (Finding, (UnsafeBufferPointer<UInt8>) -> Void) -> Void
     ) {
         w.beginArray()
         for finding in findings {
-            let (code, observed, value, message) = fields(finding)
+            let (code, observed, value) = fields(finding)
             w.beginObject()
             w.key(Key.code)
             w.string(code)
@@ -100,7 +105,7 @@ public struct DecisionEncoder: ~Copyable {
             w.key(reference)
             w.number(value)
             w.key(Key.message)
-            w.string(message)
+            message(finding) { w.string(utf8: $0) }
             w.endObject()
         }
         w.endArray()

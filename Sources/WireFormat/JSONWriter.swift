@@ -121,6 +121,11 @@ public struct JSONWriter: ~Copyable {
         appendString(value)
     }
     public mutating func string(_ value: String?) { if let value { string(value) } else { null() } }
+    /// A string given as its UTF-8 bytes (a sentence written on the stack), escaped as needed.
+    public mutating func string(utf8 value: UnsafeBufferPointer<UInt8>) {
+        separate()
+        appendQuoted(value)
+    }
 
     public mutating func integer<Integer: BinaryInteger>(_ value: Integer) {
         separate()
@@ -194,11 +199,15 @@ public struct JSONWriter: ~Copyable {
     }
 
     private mutating func appendString(_ text: String) {
-        append(UInt8(ascii: "\""))
         // Native strings lend their UTF-8 in place, small ones from the stack (`withUTF8` is inlined;
         // the UTF-8 view's generic `withContiguousStorageIfAvailable` was a hundred instructions a call).
         var text = text
-        text.withUTF8 { appendEscaping($0) }
+        text.withUTF8 { appendQuoted($0) }
+    }
+
+    private mutating func appendQuoted(_ utf8: UnsafeBufferPointer<UInt8>) {
+        append(UInt8(ascii: "\""))
+        appendEscaping(utf8)
         append(UInt8(ascii: "\""))
     }
 

@@ -309,6 +309,16 @@ struct RegressionTests {
         #expect(found[0].baseline == 0.9)
         #expect(found[0].observed == 0.79)
         #expect(found[1].baseline == 1000)
+        // The sentences, made from each regression's numbers and the rule's margin when asked.
+        #expect(
+            found.map(\.message) == [
+                "success rate 0.79 is more than 0.1 below the mean 0.9 of the last 5 runs",
+                "average response time 1500.1 ms is more than 1.5× the mean 1000 ms of the last 5 runs",
+                "cost per request 0.0151 USD is more than 1.5× the mean 0.01 USD of the last 5 runs",
+            ])
+        var lent: [String] = []
+        for regression in found { regression.withMessage { lent.append(String(decoding: $0, as: UTF8.self)) } }
+        #expect(lent == found.map(\.message), "the bytes the encoder writes are the message")
     }
 
     @Test func zeroMeansNeverRegress() {
