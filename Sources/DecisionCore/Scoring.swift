@@ -35,12 +35,12 @@ public struct Reason: Sendable, Equatable {
             s.append(" is below the optimization threshold ")
             s.append(threshold)
         case .criticalIssues:
-            let critical = Int(observed)
-            s.append(critical)
+            // Counts, written as whole numbers are (`2`), without trapping on a value that is not one.
+            s.append(observed)
             s.append(
-                critical == 1 ? " critical issue reaches the threshold of " : " critical issues reach the threshold of "
+                observed == 1 ? " critical issue reaches the threshold of " : " critical issues reach the threshold of "
             )
-            s.append(Int(threshold))
+            s.append(threshold)
         case .lowSuccessRate:
             s.append("success rate ")
             s.append(observed)

@@ -39,6 +39,13 @@ struct ReasonTests {
         #expect(reasons[3].message == "average response time 6000 ms exceeds the maximum 5000 ms")
         #expect(reasons[4].message == "cost per request 0.2 USD exceeds the maximum 0.1 USD")
         #expect(reasons[5].message == "timeout rate 0.2 exceeds the maximum 0.05")
+        var lent = ""
+        reasons[1].withMessage { lent = String(decoding: $0, as: UTF8.self) }
+        #expect(lent == reasons[1].message, "the bytes the encoder writes are the message")
+        // A reason built by hand with a count that is no whole number still has a sentence (no trap).
+        #expect(
+            Reason(code: .criticalIssues, observed: 2.5, threshold: 1).message
+                == "2.5 critical issues reach the threshold of 1")
     }
 
     @Test func analysisCriteriaNeedAnalysis() {
