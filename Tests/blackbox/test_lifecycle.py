@@ -167,15 +167,20 @@ DEFAULT_TRIALS = int(os.environ.get("LIFECYCLE_DEFAULT_TRIALS", str(TRIALS)))
 
 
 def two_default_instances_ready(tmp_path, trial, attempts=3):
-    """Two instances with the default settings, started together so that both join the empty group's first
-    generation (the mock holds it ~3 s), both ready. The mock sometimes answers the follower's SyncGroup
-    "Invalid request", and each rejoin then waits out a 44 s hold; seen once in a row and, in one clean-clone
-    run, five times in a row (220 s). That is the setup, not the moment under test: after two holds the
-    attempt is abandoned and made again on a fresh broker."""
+    """Two instances with the default settings, both in the empty group's first generation (the mock holds it
+    ~3 s), both ready. The survivor is started first and the leaver once the survivor has sent its JoinGroup,
+    so that the survivor is the first member and so the leader (the mock elects the first). Why: the mock
+    (librdkafka 2.0.2) completes a generation as soon as the leader's SyncGroup brings every assignment, and
+    answers a follower's SyncGroup that comes later "Invalid request"; the follower then rejoins and waits out
+    a 44 s hold, again and again (three attempts of 100 s in a row on CI, 2026-12-07). The survivor logs the
+    group's debug lines on librdkafka's main thread between its JoinGroup answer and its SyncGroup, so as a
+    follower it was the slower one; as the leader, its slowness only gives the follower more time. Should it
+    still happen, the attempt is abandoned after 100 s and made again on a fresh broker."""
     for attempt in range(attempts):
         broker = MockBroker()
         survivor = Service(broker.bootstrap, tmp_path, name=f"survivor{trial}-{attempt}", group=(), wait_ready=False,
                            extra=CGRP_DEBUG)
+        wait_for(lambda: "-> wait-join" in survivor.output(), 10, lambda: "no JoinGroup from the survivor in 10 s")
         leaver = Service(broker.bootstrap, tmp_path, name=f"leaver{trial}-{attempt}", group=(), wait_ready=False)
         try:
             survivor.wait_ready(timeout=100)
