@@ -50,32 +50,21 @@ public struct Regression: Sendable, Equatable {
     }
 
     private func write(_ s: inout SentenceWriter) {
-        switch code {
-        case .successRateRegression:
-            s.append("success rate ")
-            s.append(observed)
-            s.append(" is more than ")
-            s.append(margin)
-            s.append(" below the mean ")
-        case .latencyRegression:
-            s.append("average response time ")
-            s.append(observed)
-            s.append(" ms is more than ")
-            s.append(margin)
-            s.append("× the mean ")
-        case .costRegression:
-            s.append("cost per request ")
-            s.append(observed)
-            s.append(" USD is more than ")
-            s.append(margin)
-            s.append("× the mean ")
-        }
+        let (subject, unit, beyond): (StaticString, StaticString, StaticString) =
+            switch code {
+            case .successRateRegression: ("success rate ", "", " below the mean ")
+            case .latencyRegression: ("average response time ", " ms", "× the mean ")
+            case .costRegression: ("cost per request ", " USD", "× the mean ")
+            }
+        s.append(subject)
+        s.append(observed)
+        s.append(unit)
+        s.append(" is more than ")
+        s.append(margin)
+        s.append(beyond)
         s.append(baseline)
-        switch code {
-        case .successRateRegression: s.append(" of the last ")
-        case .latencyRegression: s.append(" ms of the last ")
-        case .costRegression: s.append(" USD of the last ")
-        }
+        s.append(unit)
+        s.append(" of the last ")
         s.append(runs)
         s.append(" runs")
     }

@@ -28,42 +28,22 @@ public struct Reason: Sendable, Equatable {
     }
 
     private func write(_ s: inout SentenceWriter) {
-        switch code {
-        case .lowOverallScore:
-            s.append("overall score ")
-            s.append(observed)
-            s.append(" is below the optimization threshold ")
-            s.append(threshold)
-        case .criticalIssues:
-            // Counts, written as whole numbers are (`2`), without trapping on a value that is not one.
-            s.append(observed)
-            s.append(
-                observed == 1 ? " critical issue reaches the threshold of " : " critical issues reach the threshold of "
-            )
-            s.append(threshold)
-        case .lowSuccessRate:
-            s.append("success rate ")
-            s.append(observed)
-            s.append(" is below the minimum ")
-            s.append(threshold)
-        case .highLatency:
-            s.append("average response time ")
-            s.append(observed)
-            s.append(" ms exceeds the maximum ")
-            s.append(threshold)
-            s.append(" ms")
-        case .highCost:
-            s.append("cost per request ")
-            s.append(observed)
-            s.append(" USD exceeds the maximum ")
-            s.append(threshold)
-            s.append(" USD")
-        case .excessiveTimeouts:
-            s.append("timeout rate ")
-            s.append(observed)
-            s.append(" exceeds the maximum ")
-            s.append(threshold)
-        }
+        let (subject, comparison, unit): (StaticString, StaticString, StaticString) =
+            switch code {
+            case .lowOverallScore: ("overall score ", " is below the optimization threshold ", "")
+            // A count, written as whole numbers are (`2`), without trapping on a value that is not one.
+            case .criticalIssues where observed == 1: ("", " critical issue reaches the threshold of ", "")
+            case .criticalIssues: ("", " critical issues reach the threshold of ", "")
+            case .lowSuccessRate: ("success rate ", " is below the minimum ", "")
+            case .highLatency: ("average response time ", " ms exceeds the maximum ", " ms")
+            case .highCost: ("cost per request ", " USD exceeds the maximum ", " USD")
+            case .excessiveTimeouts: ("timeout rate ", " exceeds the maximum ", "")
+            }
+        s.append(subject)
+        s.append(observed)
+        s.append(comparison)
+        s.append(threshold)
+        s.append(unit)
     }
 }
 
