@@ -30,21 +30,25 @@ public struct ErrorPatterns: Sendable, Equatable {
 
     /// LLM patterns are tried first: a message matching both kinds is an LLM error.
     public func classify(_ message: String) -> Category? {
-        var text = message
+        var message = message
+        return message.withUTF8 { classify(utf8: $0) }
+    }
+
+    /// The category of a message given as its (valid) UTF-8 bytes, as ``classify(_:)`` finds it.
+    public func classify(utf8: UnsafeBufferPointer<UInt8>) -> Category? {
         // ASCII text, nearly every message, is folded on the stack; `lowercased()` made a new string and
         // an array per failed task.
-        let asASCII: Category?? = text.withUTF8 { utf8 in
-            guard !utf8.contains(where: { $0 >= 0x80 }) else { return nil }
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count) { folded in
-                for index in utf8.indices {
-                    let byte = utf8[index]
-                    folded[index] = byte &- 0x41 < 26 ? byte | 0x20 : byte
-                }
-                return .some(category(ofFolded: UnsafeBufferPointer(folded)))
-            }
+        guard !utf8.contains(where: { $0 >= 0x80 }) else {
+            let folded = caseFolded(String(decoding: utf8, as: UTF8.self))
+            return Array(folded.utf8).withUnsafeBufferPointer { category(ofFolded: $0) }
         }
-        if let asASCII { return asASCII }
-        return Array(caseFolded(message).utf8).withUnsafeBufferPointer { category(ofFolded: $0) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count) { folded in
+            for index in utf8.indices {
+                let byte = utf8[index]
+                folded[index] = byte &- 0x41 < 26 ? byte | 0x20 : byte
+            }
+            return category(ofFolded: UnsafeBufferPointer(folded))
+        }
     }
 
     private func category(ofFolded text: UnsafeBufferPointer<UInt8>) -> Category? {

@@ -95,29 +95,36 @@ extension TestExecutionReport {
     /// The run and the report are validated by the wire format, which names their fields
     /// (`TestExecutionReport.validated(from:patterns:metadata:)`).
     public init(from run: ExecutorRunResult, patterns: ErrorPatterns, metadata: JSONObject? = nil) {
-        let s = run.statistics
-        let completed = s.effectiveCompletedTasks
-        var timesMs: [Double] = []
-        timesMs.reserveCapacity(run.tasks.count)
-        for task in run.tasks where task.executionTime * 1000 > 0 { timesMs.append(task.executionTime * 1000) }
-        timesMs.sort()
         self.init(
-            workflowID: run.workflowID,
-            runID: run.runID,
+            runID: run.runID, workflowID: run.workflowID, finishedAt: run.finishedAt, statistics: run.statistics,
+            tasks: TaskTally(run.tasks, patterns: patterns), metadata: metadata)
+    }
+
+    /// The same from a run's members and its tasks' tally (the decoder's fast path reads no `TaskResult`).
+    public init(
+        runID: String, workflowID: String, finishedAt: String, statistics s: RunStatistics,
+        tasks: consuming TaskTally, metadata: JSONObject? = nil
+    ) {
+        let completed = s.effectiveCompletedTasks
+        var tally = tasks
+        let (p95, p99) = tally.percentiles()
+        self.init(
+            workflowID: workflowID,
+            runID: runID,
             totalTests: s.totalTasks,
             successfulTests: s.succeededTasks,
             failedTests: s.failedTasks + s.timeoutTasks + s.errorTasks,
             cancelledTests: s.cancelledTasks,
             successRate: s.successRate,
             avgResponseTimeMs: s.avgExecutionTime * 1000,
-            p95ResponseTimeMs: percentile(timesMs, 0.95),
-            p99ResponseTimeMs: percentile(timesMs, 0.99),
+            p95ResponseTimeMs: p95,
+            p99ResponseTimeMs: p99,
             totalTokens: s.totalTokens,
             avgTokensPerRequest: completed > 0 ? Double(s.totalTokens) / Double(completed) : 0,
             totalCost: s.totalCost,
             costPerRequest: completed > 0 ? s.totalCost / Double(completed) : 0,
-            errorDistribution: ErrorDistribution(classifying: run, patterns: patterns),
-            executedAt: run.finishedAt,
+            errorDistribution: tally.errorDistribution(s),
+            executedAt: finishedAt,
             metadata: metadata
         )
     }
@@ -134,22 +141,6 @@ public func percentile(_ sortedAscending: [Double], _ q: Double) -> Double? {
 extension ErrorDistribution {
     /// Classifies a run's failures by their messages (contract section 2.1).
     public init(classifying run: ExecutorRunResult, patterns: ErrorPatterns) {
-        var llm = 0
-        var validation = 0
-        var classifiedErrorStatus = 0
-        for task in run.tasks where task.status == .error || task.status == .failed {
-            guard let message = task.errorMessage else { continue }
-            switch patterns.classify(message) {
-            case .llm: llm += 1
-            case .validation: validation += 1
-            case nil: continue
-            }
-            if task.status == .error { classifiedErrorStatus += 1 }
-        }
-        self.init(
-            timeoutErrors: run.statistics.timeoutTasks,
-            apiErrors: max(0, run.statistics.errorTasks - classifiedErrorStatus),
-            validationErrors: validation,
-            llmErrors: llm)
+        self = TaskTally(run.tasks, patterns: patterns).errorDistribution(run.statistics)
     }
 }

@@ -34,12 +34,12 @@ public struct InputDecoder: Sendable {
                 "the message has \(bytes.count) bytes, more than the maximum of \(maximumMessageBytes)")
         }
         if let fastParser, let root = fastParser.parse(bytes), root.kind == .object {
-            if let read = fastParser.readRunResult(root) {
-                var submission = try runSubmission(read.run)
+            if let read = fastParser.readRunResult(root, patterns: patterns) {
+                let report = try read.report(metadata: Self.runMetadata(read.statistics))
                 try read.analysis?.validate()
-                submission.analysis = read.analysis
-                submission.variant = read.variant
-                return submission
+                return RunSubmission(
+                    report: report, analysis: read.analysis, schema: .runResult,
+                    identity: .runID(workflowID: report.workflowID, runID: report.runID), variant: read.variant)
             }
             let message = FieldReader(root)
             if case .runResult? = try? Self.schema(of: message) {

@@ -75,12 +75,24 @@ extension ErrorDistribution {
 extension ExecutorRunResult {
     /// Checks every rule the contract sets for a run (section 2.1), naming the first field that breaks one.
     func validate() throws(InputRejection) {
+        try Self.validate(runID: runID, workflowID: workflowID, statistics: statistics, taskCount: tasks.count) {
+            () throws(InputRejection) in
+            for (index, entry) in tasks.enumerated() {
+                try Self.validateTask(index, taskIDIsEmpty: entry.taskID.isEmpty, executionTime: entry.executionTime)
+            }
+        }
+    }
+
+    /// The run's rules with the tasks' own (`validateTasks`) in their place in the order, so that a run
+    /// read without ``TaskResult``s is judged by the same rules in the same order.
+    static func validate(
+        runID: String, workflowID: String, statistics s: RunStatistics, taskCount: Int,
+        validateTasks: () throws(InputRejection) -> Void
+    ) throws(InputRejection) {
         typealias F = InputField.Statistics
         func statistic(_ name: String) -> String { InputField.path(InputField.Run.statistics, name) }
-        func task(_ index: Int, _ name: String) -> String { "\(InputField.Run.taskResults)[\(index)].\(name)" }
         try Check.nonEmpty(runID, InputField.runID)
         try Check.nonEmpty(workflowID, InputField.workflowID)
-        let s = statistics
         try Check.nonNegative(s.totalTasks, statistic(F.totalTasks))
         if let completed = s.completedTasks { try Check.nonNegative(completed, statistic(F.completedTasks)) }
         try Check.nonNegative(s.succeededTasks, statistic(F.succeededTasks))
@@ -95,11 +107,8 @@ extension ExecutorRunResult {
         try Check.nonNegative(s.avgExecutionTime, statistic(F.avgExecutionTime))
         try Check.nonNegative(s.totalCost, statistic(F.totalCost))
         guard s.totalTasks >= 1 else { throw .invalidValue(statistic(F.totalTasks), "must be ≥ 1, got 0") }
-        guard !tasks.isEmpty else { throw .invalidValue(InputField.Run.taskResults, "must not be empty") }
-        for (index, entry) in tasks.enumerated() {
-            try Check.nonEmpty(entry.taskID, task(index, InputField.Task.taskID))
-            try Check.nonNegative(entry.executionTime, task(index, InputField.Task.executionTime))
-        }
+        guard taskCount > 0 else { throw .invalidValue(InputField.Run.taskResults, "must not be empty") }
+        try validateTasks()
         let outcomes = s.succeededTasks + s.failedTasks + s.timeoutTasks + s.cancelledTasks + s.errorTasks
         guard outcomes <= s.totalTasks else {
             throw InputRejection(
@@ -111,6 +120,13 @@ extension ExecutorRunResult {
         try Check.rateAgrees(
             s.successRate, counted: completed > 0 ? Double(s.succeededTasks) / Double(completed) : 0,
             statistic(F.successRate), "\(F.succeededTasks) / \(F.completedTasks)")
+    }
+
+    /// The rules for the task at `index` of `task_results`.
+    static func validateTask(_ index: Int, taskIDIsEmpty: Bool, executionTime: Double) throws(InputRejection) {
+        func task(_ name: String) -> String { "\(InputField.Run.taskResults)[\(index)].\(name)" }
+        try Check.nonEmpty(isEmpty: taskIDIsEmpty, task(InputField.Task.taskID))
+        try Check.nonNegative(executionTime, task(InputField.Task.executionTime))
     }
 }
 
@@ -186,7 +202,12 @@ enum Check {
     }
 
     static func nonEmpty(_ value: String, _ field: @autoclosure () -> String) throws(InputRejection) {
-        guard !value.isEmpty else { throw .invalidValue(field(), "must not be empty") }
+        try nonEmpty(isEmpty: value.isEmpty, field())
+    }
+
+    /// The same for text read as bytes, whose emptiness is all that is known.
+    static func nonEmpty(isEmpty: Bool, _ field: @autoclosure () -> String) throws(InputRejection) {
+        guard !isEmpty else { throw .invalidValue(field(), "must not be empty") }
     }
 
     /// The seed's consistency rule: a stated rate must lie within 0.001 of the counted one, compared in

@@ -2,6 +2,9 @@
 public enum RFC3339 {
     public static func isValid(_ text: String) -> Bool { millisecondsSinceEpoch(text) != nil }
 
+    /// The same for a timestamp given as its UTF-8 bytes.
+    static func isValid(utf8: UnsafeBufferPointer<UInt8>) -> Bool { millisecondsSinceEpoch(utf8: utf8) != nil }
+
     /// Parses a timestamp to milliseconds since the Unix epoch; `nil` when the text is not RFC 3339.
     /// Fractions beyond milliseconds are truncated. A lower-case `t` or `z` and a space instead of `T`
     /// are accepted, as RFC 3339 allows.

@@ -1,25 +1,48 @@
 import CSimdJSON
 import DecisionCore
 
-/// An executor run result as simdjson read it in one pass (`sj_read_run_result`), made into the domain's
-/// values. Only what the C reader cannot check is checked here: a task's status and an issue's severity
-/// among their names, the timestamps as RFC 3339. When one of those fails the answer is `nil` and the
-/// decoder reads the message member by member, which names the error.
+/// An executor run result as simdjson read it in one pass (`sj_read_run_result`), made into what the report
+/// needs: the run's ids, its finish time and statistics as Swift values, its tasks only as their tally
+/// (no `String` per task). Only what the C reader cannot check is checked here: a task's status and an
+/// issue's severity among their names, the timestamps as RFC 3339, and each task's own rules. When one of
+/// those fails the answer is `nil` and the decoder reads the message member by member, which names the
+/// error.
 struct RunResultReading {
-    var run: ExecutorRunResult
+    var runID: String
+    var workflowID: String
+    var finishedAt: String
+    var statistics: RunStatistics
+    var taskCount: Int
+    /// Every task passed ``ExecutorRunResult/validateTask(_:taskIDIsEmpty:executionTime:)``.
+    var tasks: TaskTally
     var analysis: PromptAnalysis?
     var variant: String?
 
-    init?(_ read: sj_run_result) {
-        guard let startedAt = Self.string(read.started_at), RFC3339.isValid(startedAt),
+    init?(_ read: sj_run_result, patterns: ErrorPatterns) {
+        guard let startedAt = Self.utf8(read.started_at), RFC3339.isValid(utf8: startedAt),
             let finishedAt = Self.string(read.finished_at), RFC3339.isValid(finishedAt),
-            let tasks = Self.tasks(read), let analysis = Self.analysis(read)
+            let tasks = Self.tasks(read, patterns: patterns), let analysis = Self.analysis(read)
         else { return nil }
-        run = ExecutorRunResult(
-            runID: Self.string(read.run_id) ?? "", workflowID: Self.string(read.workflow_id) ?? "",
-            startedAt: startedAt, finishedAt: finishedAt, statistics: Self.statistics(read), tasks: tasks)
+        runID = Self.string(read.run_id) ?? ""
+        workflowID = Self.string(read.workflow_id) ?? ""
+        self.finishedAt = finishedAt
+        statistics = Self.statistics(read)
+        taskCount = read.task_count
+        self.tasks = tasks
         self.analysis = analysis
         variant = VariantRules.variantName(Self.string(read.variant))
+    }
+
+    /// The report, validated as the member-by-member path validates a run and its report.
+    func report(metadata: JSONObject) throws(InputRejection) -> TestExecutionReport {
+        try ExecutorRunResult.validate(
+            runID: runID, workflowID: workflowID, statistics: statistics, taskCount: taskCount,
+            validateTasks: {})  // each was validated as it was read
+        let report = TestExecutionReport(
+            runID: runID, workflowID: workflowID, finishedAt: finishedAt, statistics: statistics, tasks: tasks,
+            metadata: metadata)
+        try report.validate()
+        return report
     }
 
     private static func statistics(_ read: sj_run_result) -> RunStatistics {
@@ -34,18 +57,19 @@ struct RunResultReading {
             totalCost: read.total_cost)
     }
 
-    private static func tasks(_ read: sj_run_result) -> [TaskResult]? {
-        var tasks: [TaskResult] = []
-        tasks.reserveCapacity(read.task_count)
-        for task in UnsafeBufferPointer(start: read.tasks, count: read.task_count) {
-            guard let status = bytes(task.task_status, TaskStatus.named) else { return nil }
-            tasks.append(
-                TaskResult(
-                    taskID: string(task.task_id) ?? "", status: status, executionTime: task.execution_time,
-                    errorMessage: string(task.error_message),
-                    attemptCount: task.has_attempt_count ? Int(task.attempt_count) : nil))
+    /// The tasks' tally; `nil` when a task's status is unknown or it breaks a task's rule.
+    private static func tasks(_ read: sj_run_result, patterns: ErrorPatterns) -> TaskTally? {
+        var tally = TaskTally(capacity: read.task_count)
+        for (index, task) in UnsafeBufferPointer(start: read.tasks, count: read.task_count).enumerated() {
+            guard let status = bytes(task.task_status, TaskStatus.named),
+                (try? ExecutorRunResult.validateTask(
+                    index, taskIDIsEmpty: task.task_id.length == 0, executionTime: task.execution_time)) != nil
+            else { return nil }
+            tally.add(
+                status: status, executionTime: task.execution_time, errorMessage: utf8(task.error_message),
+                patterns: patterns)
         }
-        return tasks
+        return tally
     }
 
     /// The analysis, `.some(nil)` when the message has none; `nil` when an issue's severity is unknown.
@@ -69,17 +93,24 @@ struct RunResultReading {
         return body(UnsafeRawBufferPointer(start: start, count: text.length))
     }
 
-    /// The text as a `String`; `nil` when the member was absent or null. The parser validated its UTF-8.
+    /// The text's UTF-8 (validated by the parser), in the parser's document; `nil` when absent or null.
+    private static func utf8(_ text: sj_text) -> UnsafeBufferPointer<UInt8>? {
+        guard let start = text.bytes else { return nil }
+        return UnsafeBufferPointer(
+            start: UnsafeRawPointer(start).assumingMemoryBound(to: UInt8.self), count: text.length)
+    }
+
+    /// The text as a `String`; `nil` when the member was absent or null.
     private static func string(_ text: sj_text) -> String? {
-        bytes(text) { String(decoding: $0, as: UTF8.self) }
+        utf8(text).map { String(decoding: $0, as: UTF8.self) }
     }
 }
 
 extension SimdJSONParser {
     /// The run result the document holds, read in one pass; `nil` when it needs the member-by-member path.
-    func readRunResult(_ root: SimdJSONNode) -> RunResultReading? {
+    func readRunResult(_ root: SimdJSONNode, patterns: ErrorPatterns) -> RunResultReading? {
         var read = sj_run_result()
         guard sj_read_run_result(root.parser, root.element, &read) != 0 else { return nil }
-        return RunResultReading(read)
+        return RunResultReading(read, patterns: patterns)
     }
 }
