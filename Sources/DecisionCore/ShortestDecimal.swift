@@ -21,33 +21,31 @@ public enum ShortestDecimal {
     /// The most bytes a double's text takes (`-2.2250738585072014e-308` is 24).
     public static let maximumLength = 32
 
-    /// Writes the shortest text of `value` (infinities and NaN as `description` writes them) to end just
-    /// before `end`, and returns its length; the `maximumLength` bytes before `end` must be writable.
-    /// Written backwards, so that digits need no second pass; not generic, so that it costs no more from
-    /// another module than from this one.
-    public static func write(_ value: Double, before end: UnsafeMutablePointer<UInt8>) -> Int {
+    /// Writes the shortest text of `value` (infinities and NaN as `description` writes them) from `start`
+    /// on, and returns its length; the `maximumLength` bytes from `start` must be writable. Not generic, so
+    /// that it costs no more from another module than from this one.
+    public static func write(_ value: Double, at start: UnsafeMutablePointer<UInt8>) -> Int {
         let magnitude = value.magnitude
         if magnitude.rounded(.towardZero) == magnitude, magnitude < positionalLimit, value != 0 || value.sign == .plus {
-            return writeFixedPoint(UInt64(magnitude), fractionDigits: 0, negative: value < 0, before: end)
+            return writeFixedPoint(UInt64(magnitude), fractionDigits: 0, negative: value < 0, at: start)
         }
         if let (digits, fractionDigits) = fewDigits(magnitude) {
-            return writeFixedPoint(digits, fractionDigits: fractionDigits, negative: value < 0, before: end)
+            return writeFixedPoint(digits, fractionDigits: fractionDigits, negative: value < 0, at: start)
         }
         var text = value.description
         return text.withUTF8 { utf8 in
-            (end - utf8.count).update(from: utf8.baseAddress!, count: utf8.count)
+            start.update(from: utf8.baseAddress!, count: utf8.count)
             return utf8.count
         }
     }
 
     /// Lends the shortest text of `value` to `body` from the stack. Inlinable, so that each caller gets it
-    /// specialised: only ``write(_:before:)`` is called across the module boundary.
+    /// specialised: only ``write(_:at:)`` is called across the module boundary.
     @inlinable
     public static func withText<Result>(_ value: Double, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumLength) { buffer in
-            let end = buffer.baseAddress! + buffer.count
-            let length = write(value, before: end)
-            return body(UnsafeBufferPointer(start: end - length, count: length))
+            let length = write(value, at: buffer.baseAddress!)
+            return body(UnsafeBufferPointer(start: buffer.baseAddress!, count: length))
         }
     }
 
@@ -60,39 +58,60 @@ public enum ShortestDecimal {
             scale *= 10
             let scaled = magnitude * scale
             guard scaled < positionalLimit else { return nil }
-            let candidate = scaled.rounded()
+            let candidate = nearestInteger(scaled)
             if candidate / scale == magnitude { return (UInt64(candidate), fractionDigits) }
         }
         return nil
     }
 
+    /// The integer nearest to `value` (ties to even), for `0 <= value < 2^52`: adding 2^52 leaves no bits
+    /// for a fraction, so the sum is rounded to an integer, and subtracting 2^52 again is exact. Only the
+    /// nearest integer matters here (a candidate lies within 0.25 of `scaled`), and this costs two
+    /// additions where `rounded()` is a call into libm without SSE4.1.
+    @inline(__always)
+    private static func nearestInteger(_ value: Double) -> Double {
+        let shift = 4_503_599_627_370_496.0  // 2^52
+        return (value + shift) - shift
+    }
+
     /// `digits` with a decimal point `fractionDigits` from the right (`123`, 5 → `0.00123`); a whole number
-    /// gets `.0`. At most a sign, 16 digits before the point, the point and 19 after it.
+    /// gets `.0`. At most a sign, 16 digits before the point, the point and 19 after it. The length is
+    /// counted first, so that the digits are written once, backwards from the end.
     private static func writeFixedPoint(
-        _ digits: UInt64, fractionDigits: Int, negative: Bool, before end: UnsafeMutablePointer<UInt8>
+        _ digits: UInt64, fractionDigits: Int, negative: Bool, at start: UnsafeMutablePointer<UInt8>
     ) -> Int {
-        var start = end
-        var rest = digits
-        if fractionDigits == 0 {
-            start -= 1
-            start.pointee = UInt8(ascii: "0")
-        }
-        for _ in 0..<fractionDigits {
-            start -= 1
-            start.pointee = UInt8(ascii: "0") + UInt8(rest % 10)
+        var digitCount = 1
+        var rest = digits / 10
+        while rest > 0 {
+            digitCount += 1
             rest /= 10
         }
-        start -= 1
-        start.pointee = UInt8(ascii: ".")
+        // A whole number is written with one fraction digit (`.0`); a fraction with at least one digit
+        // before the point (`0.5`).
+        let written = max(fractionDigits, 1)
+        let length = (negative ? 1 : 0) + max(digitCount - fractionDigits, 1) + 1 + written
+        var cursor = start + length
+        rest = digits
+        if fractionDigits == 0 {
+            cursor -= 1
+            cursor.pointee = UInt8(ascii: "0")
+        }
+        for _ in 0..<fractionDigits {
+            cursor -= 1
+            cursor.pointee = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
+        cursor -= 1
+        cursor.pointee = UInt8(ascii: ".")
         repeat {
-            start -= 1
-            start.pointee = UInt8(ascii: "0") + UInt8(rest % 10)
+            cursor -= 1
+            cursor.pointee = UInt8(ascii: "0") + UInt8(rest % 10)
             rest /= 10
         } while rest > 0
         if negative {
-            start -= 1
-            start.pointee = UInt8(ascii: "-")
+            cursor -= 1
+            cursor.pointee = UInt8(ascii: "-")
         }
-        return end - start
+        return length
     }
 }

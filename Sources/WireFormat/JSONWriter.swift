@@ -136,18 +136,23 @@ public struct JSONWriter: ~Copyable {
         appendDigits(magnitude)
     }
 
-    /// Decimal digits straight into the buffer (no intermediate `String`).
+    /// Decimal digits straight into the buffer, counted first and then written once, backwards.
     private mutating func appendDigits(_ value: UInt64) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var rest = value
-            var start = 20
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            append(UnsafeBufferPointer(rebasing: digits[start..<20]))
+        var length = 1
+        var rest = value / 10
+        while rest > 0 {
+            length += 1
+            rest /= 10
         }
+        reserve(length)
+        var cursor = base + count + length
+        rest = value
+        repeat {
+            cursor -= 1
+            cursor.pointee = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+        count += length
     }
 
     public mutating func integer<Integer: BinaryInteger>(_ value: Integer?) {
@@ -160,7 +165,8 @@ public struct JSONWriter: ~Copyable {
     public mutating func number(_ value: Double) {
         guard value.isFinite else { return null() }
         separate()
-        ShortestDecimal.withText(value) { append($0) }
+        reserve(ShortestDecimal.maximumLength)
+        count += ShortestDecimal.write(value, at: base + count)
     }
 
     public mutating func number(_ value: Double?) {
