@@ -108,13 +108,25 @@ public struct DecisionKey: Sendable, Hashable, CustomStringConvertible {
     /// 32 lower-case hexadecimal digits, high word first.
     public var description: String {
         String(unsafeUninitializedCapacity: 32) { out in
-            let digits: StaticString = "0123456789abcdef"
-            for index in 0..<32 {
-                let word = index < 16 ? high : low
-                let nibble = Int(word >> UInt64(60 - 4 * (index % 16)) & 0xF)
-                out[index] = digits.utf8Start[nibble]
-            }
+            writeHexDigits(to: out.baseAddress!)
             return 32
+        }
+    }
+
+    /// Lends the 32 digits of ``description`` from the stack: a decision writes its id without a `String`.
+    public func withHexDigits(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { out in
+            writeHexDigits(to: out.baseAddress!)
+            body(UnsafeBufferPointer(out))
+        }
+    }
+
+    private func writeHexDigits(to out: UnsafeMutablePointer<UInt8>) {
+        let digits: StaticString = "0123456789abcdef"
+        for index in 0..<32 {
+            let word = index < 16 ? high : low
+            let nibble = Int(word >> UInt64(60 - 4 * (index % 16)) & 0xF)
+            out[index] = digits.utf8Start[nibble]
         }
     }
 }

@@ -31,7 +31,7 @@ public struct DecisionEncoder: ~Copyable {
         w.key(Key.schema)
         w.string(schema)
         w.key(Key.decisionID)
-        w.string(decision.decisionID.description)
+        decision.decisionID.withHexDigits { w.string(utf8: $0) }
         w.key(Key.workflowID)
         w.string(report.workflowID)
         w.key(Key.runID)
@@ -55,7 +55,7 @@ public struct DecisionEncoder: ~Copyable {
         w.key(Key.source)
         writeSource(decision.source, to: &w)
         w.key(Key.decidedAt)
-        w.string(RFC3339.format(millisecondsSinceEpoch: decision.decidedAtMs))
+        RFC3339.withText(millisecondsSinceEpoch: decision.decidedAtMs) { w.string(utf8: $0) }
         w.key(Key.producer)
         w.beginObject()
         w.key(Key.name)

@@ -68,20 +68,49 @@ public enum RFC3339 {
 
     /// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     public static func format(millisecondsSinceEpoch ms: Int64) -> String {
-        let (days, msOfDay) = ms.quotientAndRemainder(dividingBy: 86_400_000)
-        let (dayNumber, dayMs) = msOfDay < 0 ? (days - 1, msOfDay + 86_400_000) : (days, msOfDay)
-        let (year, month, day) = civilFromDays(Int(dayNumber))
-        let totalSeconds = Int(dayMs / 1000)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        guard (0...9999).contains(year) else {
+        let time = Civil(millisecondsSinceEpoch: ms)
+        guard time.fitsFourDigitYear else {
+            func pad(_ value: Int, _ width: Int) -> String {
+                let text = String(value)
+                return String(repeating: "0", count: max(0, width - text.count)) + text
+            }
             return
-                "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(totalSeconds / 3600, 2)):\(pad(totalSeconds / 60 % 60, 2)):\(pad(totalSeconds % 60, 2)).\(pad(Int(dayMs % 1000), 3))Z"
+                "\(pad(time.year, 4))-\(pad(time.month, 2))-\(pad(time.day, 2))T\(pad(time.hour, 2)):\(pad(time.minute, 2)):\(pad(time.second, 2)).\(pad(time.millisecond, 3))Z"
         }
-        // Every decision carries one: written digit by digit into the string's own storage.
-        return String(unsafeUninitializedCapacity: 24) { out in
+        return String(unsafeUninitializedCapacity: Civil.length) { time.write(to: $0.baseAddress!) }
+    }
+
+    /// Lends ``format(millisecondsSinceEpoch:)``'s text: from the stack for years 0 to 9999 (every
+    /// decision carries one, and needs no `String` for it).
+    static func withText(millisecondsSinceEpoch ms: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let time = Civil(millisecondsSinceEpoch: ms)
+        guard time.fitsFourDigitYear else {
+            var text = format(millisecondsSinceEpoch: ms)
+            return text.withUTF8(body)
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Civil.length) { out in
+            body(UnsafeBufferPointer(start: out.baseAddress!, count: time.write(to: out.baseAddress!)))
+        }
+    }
+
+    /// A UTC time's calendar fields.
+    private struct Civil {
+        static let length = 24
+        var year, month, day, hour, minute, second, millisecond: Int
+
+        init(millisecondsSinceEpoch ms: Int64) {
+            let (days, msOfDay) = ms.quotientAndRemainder(dividingBy: 86_400_000)
+            let (dayNumber, dayMs) = msOfDay < 0 ? (days - 1, msOfDay + 86_400_000) : (days, msOfDay)
+            (year, month, day) = RFC3339.civilFromDays(Int(dayNumber))
+            let totalSeconds = Int(dayMs / 1000)
+            (hour, minute, second) = (totalSeconds / 3600, totalSeconds / 60 % 60, totalSeconds % 60)
+            millisecond = Int(dayMs % 1000)
+        }
+
+        var fitsFourDigitYear: Bool { (0...9999).contains(year) }
+
+        /// Writes the `length` bytes of the text, digit by digit; the year must fit four digits.
+        func write(to out: UnsafeMutablePointer<UInt8>) -> Int {
             var position = 0
             func put(_ value: Int, _ width: Int) {
                 var divisor = 1
@@ -102,13 +131,13 @@ public enum RFC3339 {
             put("-")
             put(day, 2)
             put("T")
-            put(totalSeconds / 3600, 2)
+            put(hour, 2)
             put(":")
-            put(totalSeconds / 60 % 60, 2)
+            put(minute, 2)
             put(":")
-            put(totalSeconds % 60, 2)
+            put(second, 2)
             put(".")
-            put(Int(dayMs % 1000), 3)
+            put(millisecond, 3)
             put("Z")
             return position
         }
