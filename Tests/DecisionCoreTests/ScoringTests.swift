@@ -256,6 +256,9 @@ struct DecisionIDTests {
         let key = RunIdentity.runID(workflowID: "wf-1", runID: "run-1").decisionKey(
             rulesFingerprint: "sha256:a68eeab32a5ca2e4")
         #expect(key.description == "0e3a00f02646b697671edf8d88b3c64d")
+        var lent = ""
+        key.withHexDigits { lent = String(decoding: $0, as: UTF8.self) }
+        #expect(lent == key.description)
     }
 
     @Test func hexRoundTrip() {

@@ -221,4 +221,13 @@ struct RFC3339Tests {
             #expect(RFC3339.millisecondsSinceEpoch(RFC3339.format(millisecondsSinceEpoch: ms)) == ms)
         }
     }
+
+    /// The text a decision is written with (lent from the stack) is `format`'s, beyond four-digit years too.
+    @Test(arguments: [Int64(0), -1, 1_763_546_400_250, 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001])
+    func lentTextIsTheFormattedText(_ ms: Int64) {
+        var lent = ""
+        RFC3339.withText(millisecondsSinceEpoch: ms) { lent = String(decoding: $0, as: UTF8.self) }
+        #expect(lent == RFC3339.format(millisecondsSinceEpoch: ms))
+        #expect(!lent.isEmpty)
+    }
 }
