@@ -38,17 +38,40 @@ public struct ErrorPatterns: Sendable, Equatable {
     public func classify(utf8: UnsafeBufferPointer<UInt8>) -> Category? {
         // ASCII text, nearly every message, is folded on the stack; `lowercased()` made a new string and
         // an array per failed task.
-        guard !utf8.contains(where: { $0 >= 0x80 }) else {
-            let folded = caseFolded(String(decoding: utf8, as: UTF8.self))
-            return Array(folded.utf8).withUnsafeBufferPointer { category(ofFolded: $0) }
+        let ascii: Category?? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count) { folded in
+            guard Self.foldASCII(utf8, into: folded) else { return nil }
+            return .some(category(ofFolded: UnsafeBufferPointer(folded)))
         }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count) { folded in
-            for index in utf8.indices {
-                let byte = utf8[index]
-                folded[index] = byte &- 0x41 < 26 ? byte | 0x20 : byte
-            }
-            return category(ofFolded: UnsafeBufferPointer(folded))
+        if let ascii { return ascii }
+        let folded = caseFolded(String(decoding: utf8, as: UTF8.self))
+        return Array(folded.utf8).withUnsafeBufferPointer { category(ofFolded: $0) }
+    }
+
+    /// Lower-cases ASCII letters into `folded` (as many bytes as `text`), eight bytes at a time; `false`
+    /// at the first byte that is not ASCII.
+    static func foldASCII(_ text: UnsafeBufferPointer<UInt8>, into folded: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs = ones &* 0x80
+        let source = UnsafeRawBufferPointer(text)
+        let target = UnsafeMutableRawBufferPointer(folded)
+        var index = 0
+        while index + 8 <= text.count {
+            let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            guard word & highs == 0 else { return false }
+            // For a byte below 0x80, adding 0x80 - c sets its high bit exactly when the byte is ≥ c, and
+            // carries into no other byte: the high bits left are the bytes from "A" to "Z", and a high bit
+            // shifted right by two is the 0x20 that lower-cases them.
+            let upper = (word &+ ones &* (0x80 - 0x41)) & ~(word &+ ones &* (0x80 - 0x5B)) & highs
+            target.storeBytes(of: word | upper >> 2, toByteOffset: index, as: UInt64.self)
+            index += 8
         }
+        while index < text.count {
+            let byte = text[index]
+            guard byte < 0x80 else { return false }
+            folded[index] = byte &- 0x41 < 26 ? byte | 0x20 : byte
+            index += 1
+        }
+        return true
     }
 
     private func category(ofFolded text: UnsafeBufferPointer<UInt8>) -> Category? {

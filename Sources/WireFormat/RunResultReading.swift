@@ -20,12 +20,12 @@ struct RunResultReading {
 
     init?(_ read: sj_run_result, patterns: ErrorPatterns) {
         guard let startedAt = Self.utf8(read.started_at), RFC3339.isValid(utf8: startedAt),
-            let finishedAt = Self.string(read.finished_at), RFC3339.isValid(finishedAt),
+            let finishedAtUTF8 = Self.utf8(read.finished_at), RFC3339.isValid(utf8: finishedAtUTF8),
             let tasks = Self.tasks(read, patterns: patterns), let analysis = Self.analysis(read)
         else { return nil }
         runID = Self.string(read.run_id) ?? ""
         workflowID = Self.string(read.workflow_id) ?? ""
-        self.finishedAt = finishedAt
+        finishedAt = String(decoding: finishedAtUTF8, as: UTF8.self)
         statistics = Self.statistics(read)
         taskCount = read.task_count
         self.tasks = tasks
