@@ -28,8 +28,7 @@ public struct DecisionEncoder: ~Copyable {
     public static func write(_ decision: Decision, to w: inout JSONWriter) {
         let report = decision.report
         w.beginObject()
-        w.key(Key.schema)
-        w.string(schema)
+        w.member(Constant.schema)
         w.key(Key.decisionID)
         decision.decisionID.withHexDigits { w.string(utf8: $0) }
         w.key(Key.workflowID)
@@ -38,8 +37,7 @@ public struct DecisionEncoder: ~Copyable {
         w.string(report.runID)
         w.key(Key.shouldOptimize)
         w.bool(decision.verdict.shouldOptimize)
-        w.key(Key.strategy)
-        w.string(decision.verdict.strategy?.rawValue)
+        w.member(Constant.strategy(decision.verdict.strategy))
         w.key(Key.reasons)
         writeReasons(decision.verdict.reasons, to: &w)
         w.key(Key.regressions)
@@ -48,21 +46,14 @@ public struct DecisionEncoder: ~Copyable {
         writeReport(report, to: &w)
         w.key(Key.analysis)
         writeAnalysis(decision.analysis, to: &w)
-        w.key(Key.inputSchema)
-        w.string(decision.submission.schema.rawValue)
+        w.member(Constant.inputSchema(decision.submission.schema))
         w.key(Key.rulesFingerprint)
         w.string(decision.rulesFingerprint)
         w.key(Key.source)
         writeSource(decision.source, to: &w)
         w.key(Key.decidedAt)
         RFC3339.withText(millisecondsSinceEpoch: decision.decidedAtMs) { w.string(utf8: $0) }
-        w.key(Key.producer)
-        w.beginObject()
-        w.key(Key.name)
-        w.string(ProducerInfo.name)
-        w.key(Key.version)
-        w.string(ProducerInfo.version)
-        w.endObject()
+        w.member(Constant.producer)
         // Last, as contract section 4 lists them: a decision without a variant reads as before, plus two nulls.
         w.key(Key.variant)
         w.string(decision.submission.variant)
@@ -239,6 +230,35 @@ public struct DecisionEncoder: ~Copyable {
     }
 }
 
+/// The members whose values are constants, or one of a few, written whole.
+private enum Constant {
+    static let schema = JSONConstantMember(DecisionField.schema, string: DecisionEncoder.schema)
+    static let producer = JSONConstantMember(DecisionField.producer) { w in
+        w.beginObject()
+        w.key(Key.name)
+        w.string(ProducerInfo.name)
+        w.key(Key.version)
+        w.string(ProducerInfo.version)
+        w.endObject()
+    }
+    static let strategies = Strategy.allCases.map {
+        ($0, JSONConstantMember(DecisionField.strategy, string: $0.rawValue))
+    }
+    static let noStrategy = JSONConstantMember(DecisionField.strategy) { $0.null() }
+    static let inputSchemas = InputSchema.allCases.map {
+        ($0, JSONConstantMember(DecisionField.inputSchema, string: $0.rawValue))
+    }
+
+    static func strategy(_ strategy: Strategy?) -> JSONConstantMember {
+        guard let strategy else { return noStrategy }
+        return strategies.first { $0.0 == strategy }!.1
+    }
+
+    static func inputSchema(_ schema: InputSchema) -> JSONConstantMember {
+        inputSchemas.first { $0.0 == schema }!.1
+    }
+}
+
 /// The member names a decision is written with (``DecisionField``, the report's ``InputField`` names and
 /// the few only the encoder writes), each made into its written form once.
 private enum Key {
@@ -261,7 +281,6 @@ private enum Key {
     static let errorDistribution = JSONKey(InputField.Report.errorDistribution)
     static let executedAt = JSONKey(InputField.Report.executedAt)
     static let failedTests = JSONKey(InputField.Report.failedTests)
-    static let inputSchema = JSONKey(DecisionField.inputSchema)
     static let issueCount = JSONKey("issue_count")
     static let llmErrors = JSONKey(InputField.ErrorDistribution.llmErrors)
     static let message = JSONKey(DecisionField.Finding.message)
@@ -274,7 +293,6 @@ private enum Key {
     static let p99ResponseTimeMs = JSONKey(InputField.Report.p99ResponseTimeMs)
     static let pValue = JSONKey(DecisionField.Comparison.pValue)
     static let partition = JSONKey("partition")
-    static let producer = JSONKey(DecisionField.producer)
     static let promptID = JSONKey(InputField.Analysis.promptID)
     static let ratio = JSONKey(DecisionField.Comparison.ratio)
     static let reasons = JSONKey(DecisionField.reasons)
@@ -283,10 +301,8 @@ private enum Key {
     static let rulesFingerprint = JSONKey(DecisionField.rulesFingerprint)
     static let runID = JSONKey(DecisionField.runID)
     static let runs = JSONKey("runs")
-    static let schema = JSONKey(DecisionField.schema)
     static let shouldOptimize = JSONKey(DecisionField.shouldOptimize)
     static let source = JSONKey(DecisionField.source)
-    static let strategy = JSONKey(DecisionField.strategy)
     static let successRate = JSONKey(DecisionField.Comparison.successRate)
     static let successfulTests = JSONKey(InputField.Report.successfulTests)
     static let threshold = JSONKey(DecisionField.Finding.threshold)

@@ -76,10 +76,21 @@ public struct JSONWriter: ~Copyable {
     }
 
     public mutating func key(_ key: JSONKey) {
-        key.bytes.withUnsafeBytes { written in
+        appendMember(key.bytes)
+        needsComma = false
+    }
+
+    /// A member written whole (``JSONConstantMember``).
+    public mutating func member(_ member: JSONConstantMember) {
+        appendMember(member.bytes)
+        needsComma = true
+    }
+
+    /// A member's bytes that begin with their comma, written without it at an object's start.
+    private mutating func appendMember(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { written in
             append(needsComma ? written : UnsafeRawBufferPointer(rebasing: written.dropFirst()))
         }
-        needsComma = false
     }
 
     public mutating func key(_ name: String) {
