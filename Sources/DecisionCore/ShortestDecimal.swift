@@ -26,7 +26,7 @@ public enum ShortestDecimal {
     /// that it costs no more from another module than from this one.
     public static func write(_ value: Double, at start: UnsafeMutablePointer<UInt8>) -> Int {
         let magnitude = value.magnitude
-        if magnitude.rounded(.towardZero) == magnitude, magnitude < positionalLimit, value != 0 || value.sign == .plus {
+        if magnitude < positionalLimit, nearestInteger(magnitude) == magnitude, value != 0 || value.sign == .plus {
             return writeFixedPoint(UInt64(magnitude), fractionDigits: 0, negative: value < 0, at: start)
         }
         if let (digits, fractionDigits) = fewDigits(magnitude) {
@@ -66,8 +66,8 @@ public enum ShortestDecimal {
 
     /// The integer nearest to `value` (ties to even), for `0 <= value < 2^52`: adding 2^52 leaves no bits
     /// for a fraction, so the sum is rounded to an integer, and subtracting 2^52 again is exact. Only the
-    /// nearest integer matters here (a candidate lies within 0.25 of `scaled`), and this costs two
-    /// additions where `rounded()` is a call into libm without SSE4.1.
+    /// nearest integer matters here (a candidate lies within 0.25 of `scaled`; a whole number is its own),
+    /// and this costs two additions where `rounded()` is a call into libm without SSE4.1.
     @inline(__always)
     private static func nearestInteger(_ value: Double) -> Double {
         let shift = 4_503_599_627_370_496.0  // 2^52
