@@ -96,7 +96,10 @@ func withEndpointServer(
     }
     let task = Task { try await server.run() }
     defer { task.cancel() }
-    let deadline = ContinuousClock.now + .seconds(10)
+    // Generous: with the whole suite in parallel, CPU-bound tests can hold both cooperative threads for
+    // seconds before the server's task first runs (one CI run saw every test that started with this one
+    // finish after 12 s, trivial ones included, and this wait give up at 10).
+    let deadline = ContinuousClock.now + .seconds(60)
     while bound.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
     let port = try #require(bound.withLock { $0 })
     try await body(port)
