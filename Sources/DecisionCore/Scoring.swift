@@ -6,6 +6,9 @@ public enum ReasonCode: String, Sendable, CaseIterable {
     case highLatency = "high_latency"
     case highCost = "high_cost"
     case excessiveTimeouts = "excessive_timeouts"
+
+    /// How many criteria there are: at most one reason each.
+    static let criterionCount = allCases.count
 }
 
 public struct Reason: Sendable, Equatable {
@@ -68,39 +71,49 @@ extension ScoringRules {
         var reasons: [Reason] = []
         if let analysis {
             if analysis.overallScore < optimizationThreshold {
-                reasons.append(
+                Self.add(
                     Reason(
-                        code: .lowOverallScore, observed: analysis.overallScore, threshold: optimizationThreshold))
+                        code: .lowOverallScore, observed: analysis.overallScore, threshold: optimizationThreshold),
+                    to: &reasons)
             }
             let critical = analysis.criticalIssueCount
             if critical >= criticalIssueThreshold {
-                reasons.append(
+                Self.add(
                     Reason(
-                        code: .criticalIssues, observed: Double(critical), threshold: Double(criticalIssueThreshold)))
+                        code: .criticalIssues, observed: Double(critical), threshold: Double(criticalIssueThreshold)),
+                    to: &reasons)
             }
         }
         if report.successRate < minSuccessRate {
-            reasons.append(
+            Self.add(
                 Reason(
-                    code: .lowSuccessRate, observed: report.successRate, threshold: minSuccessRate))
+                    code: .lowSuccessRate, observed: report.successRate, threshold: minSuccessRate), to: &reasons)
         }
         if report.avgResponseTimeMs > maxAcceptableLatencyMs {
-            reasons.append(
+            Self.add(
                 Reason(
-                    code: .highLatency, observed: report.avgResponseTimeMs, threshold: maxAcceptableLatencyMs))
+                    code: .highLatency, observed: report.avgResponseTimeMs, threshold: maxAcceptableLatencyMs),
+                to: &reasons)
         }
         if report.costPerRequest > maxCostPerRequest {
-            reasons.append(
+            Self.add(
                 Reason(
-                    code: .highCost, observed: report.costPerRequest, threshold: maxCostPerRequest))
+                    code: .highCost, observed: report.costPerRequest, threshold: maxCostPerRequest), to: &reasons)
         }
         let timeoutRate = report.timeoutErrorRate
         if timeoutRate > maxTimeoutErrorRate {
-            reasons.append(
+            Self.add(
                 Reason(
-                    code: .excessiveTimeouts, observed: timeoutRate, threshold: maxTimeoutErrorRate))
+                    code: .excessiveTimeouts, observed: timeoutRate, threshold: maxTimeoutErrorRate), to: &reasons)
         }
         return reasons
+    }
+
+    /// Appends a reason, making room for every criterion's at the first: one allocation for a run that meets
+    /// several criteria (growing the array one reason at a time took two), none for a run that meets none.
+    private static func add(_ reason: Reason, to reasons: inout [Reason]) {
+        if reasons.isEmpty { reasons.reserveCapacity(ReasonCode.criterionCount) }
+        reasons.append(reason)
     }
 
     /// The seed's `select_strategy`, for a run that should be optimized.
