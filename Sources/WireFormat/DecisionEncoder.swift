@@ -242,20 +242,21 @@ private enum Constant {
         w.endObject()
     }
     static let strategies = Strategy.allCases.map {
-        ($0, JSONConstantMember(DecisionField.strategy, string: $0.rawValue))
+        (strategy: $0, member: JSONConstantMember(DecisionField.strategy, string: $0.rawValue))
     }
     static let noStrategy = JSONConstantMember(DecisionField.strategy) { $0.null() }
     static let inputSchemas = InputSchema.allCases.map {
-        ($0, JSONConstantMember(DecisionField.inputSchema, string: $0.rawValue))
+        (schema: $0, member: JSONConstantMember(DecisionField.inputSchema, string: $0.rawValue))
     }
 
+    /// A linear search of a few cases: cheaper than hashing the case for a dictionary.
     static func strategy(_ strategy: Strategy?) -> JSONConstantMember {
         guard let strategy else { return noStrategy }
-        return strategies.first { $0.0 == strategy }!.1
+        return strategies.first { $0.strategy == strategy }!.member
     }
 
     static func inputSchema(_ schema: InputSchema) -> JSONConstantMember {
-        inputSchemas.first { $0.0 == schema }!.1
+        inputSchemas.first { $0.schema == schema }!.member
     }
 }
 
