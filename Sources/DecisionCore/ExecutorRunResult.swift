@@ -137,10 +137,3 @@ public func percentile(_ sortedAscending: [Double], _ q: Double) -> Double? {
     let index = Int((Double(sortedAscending.count) * q).rounded(.down))
     return sortedAscending[min(index, sortedAscending.count - 1)]
 }
-
-extension ErrorDistribution {
-    /// Classifies a run's failures by their messages (contract section 2.1).
-    public init(classifying run: ExecutorRunResult, patterns: ErrorPatterns) {
-        self = TaskTally(run.tasks, patterns: patterns).errorDistribution(run.statistics)
-    }
-}

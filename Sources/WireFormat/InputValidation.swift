@@ -8,8 +8,24 @@ extension TestExecutionReport {
     public static func validated(from run: ExecutorRunResult, patterns: ErrorPatterns, metadata: JSONObject? = nil)
         throws(InputRejection) -> TestExecutionReport
     {
-        try run.validate()
-        let report = TestExecutionReport(from: run, patterns: patterns, metadata: metadata)
+        try validated(
+            runID: run.runID, workflowID: run.workflowID, finishedAt: run.finishedAt, statistics: run.statistics,
+            taskCount: run.tasks.count, tasks: TaskTally(run.tasks, patterns: patterns), metadata: metadata,
+            validateTasks: run.validateTasks)
+    }
+
+    /// The same from a run's members and its tasks' tally (the decoder's one-pass path reads no
+    /// ``TaskResult``): `validateTasks` checks the tasks' own rules in their place among the run's.
+    static func validated(
+        runID: String, workflowID: String, finishedAt: String, statistics: RunStatistics, taskCount: Int,
+        tasks: TaskTally, metadata: JSONObject?, validateTasks: () throws(InputRejection) -> Void
+    ) throws(InputRejection) -> TestExecutionReport {
+        try ExecutorRunResult.validate(
+            runID: runID, workflowID: workflowID, statistics: statistics, taskCount: taskCount,
+            validateTasks: validateTasks)
+        let report = TestExecutionReport(
+            runID: runID, workflowID: workflowID, finishedAt: finishedAt, statistics: statistics, tasks: tasks,
+            metadata: metadata)
         try report.validate()
         return report
     }
@@ -73,18 +89,16 @@ extension ErrorDistribution {
 }
 
 extension ExecutorRunResult {
-    /// Checks every rule the contract sets for a run (section 2.1), naming the first field that breaks one.
-    func validate() throws(InputRejection) {
-        try Self.validate(runID: runID, workflowID: workflowID, statistics: statistics, taskCount: tasks.count) {
-            () throws(InputRejection) in
-            for (index, entry) in tasks.enumerated() {
-                try Self.validateTask(index, taskIDIsEmpty: entry.taskID.isEmpty, executionTime: entry.executionTime)
-            }
+    /// The rules of each task in turn, naming the first field that breaks one.
+    func validateTasks() throws(InputRejection) {
+        for (index, entry) in tasks.enumerated() {
+            try Self.validateTask(index, taskIDIsEmpty: entry.taskID.isEmpty, executionTime: entry.executionTime)
         }
     }
 
-    /// The run's rules with the tasks' own (`validateTasks`) in their place in the order, so that a run
-    /// read without ``TaskResult``s is judged by the same rules in the same order.
+    /// Checks every rule the contract sets for a run (section 2.1), naming the first field that breaks one;
+    /// the tasks' own (`validateTasks`) in their place in the order, so that a run read without
+    /// ``TaskResult``s is judged by the same rules in the same order.
     static func validate(
         runID: String, workflowID: String, statistics s: RunStatistics, taskCount: Int,
         validateTasks: () throws(InputRejection) -> Void

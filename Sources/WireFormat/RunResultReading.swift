@@ -35,14 +35,10 @@ struct RunResultReading {
 
     /// The report, validated as the member-by-member path validates a run and its report.
     func report(metadata: JSONObject) throws(InputRejection) -> TestExecutionReport {
-        try ExecutorRunResult.validate(
-            runID: runID, workflowID: workflowID, statistics: statistics, taskCount: taskCount,
+        try TestExecutionReport.validated(
+            runID: runID, workflowID: workflowID, finishedAt: finishedAt, statistics: statistics, taskCount: taskCount,
+            tasks: tasks, metadata: metadata,
             validateTasks: {})  // each was validated as it was read
-        let report = TestExecutionReport(
-            runID: runID, workflowID: workflowID, finishedAt: finishedAt, statistics: statistics, tasks: tasks,
-            metadata: metadata)
-        try report.validate()
-        return report
     }
 
     private static func statistics(_ read: sj_run_result) -> RunStatistics {
@@ -89,8 +85,7 @@ struct RunResultReading {
     }
 
     private static func bytes<Result>(_ text: sj_text, _ body: (UnsafeRawBufferPointer) -> Result?) -> Result? {
-        guard let start = text.bytes else { return nil }
-        return body(UnsafeRawBufferPointer(start: start, count: text.length))
+        utf8(text).flatMap { body(UnsafeRawBufferPointer($0)) }
     }
 
     /// The text's UTF-8 (validated by the parser), in the parser's document; `nil` when absent or null.

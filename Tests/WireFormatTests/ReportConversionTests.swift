@@ -161,7 +161,7 @@ struct ErrorClassificationTests {
         var run = makeRun(total: 20, succeeded: 0, tasks: taskResults)
         run.statistics.errorTasks = errorTasks
         run.statistics.timeoutTasks = timeouts
-        return ErrorDistribution(classifying: run, patterns: ErrorPatterns())
+        return TaskTally(run.tasks, patterns: ErrorPatterns()).errorDistribution(run.statistics)
     }
 
     @Test func llmBeforeValidationAndCaseInsensitive() {
