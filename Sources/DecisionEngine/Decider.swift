@@ -3,8 +3,8 @@ import WireFormat
 
 /// What became of one input message.
 public enum DecisionOutcome: Sendable {
-    /// A new decision, with its JSON.
-    case decided(Decision, json: [UInt8])
+    /// A new decision: what the service counts of it, and its JSON.
+    case decided(DecisionSummary, json: [UInt8])
     /// A run already decided under these rules: nothing is written.
     case duplicate(DecisionKey)
     /// A message that cannot be decided: it goes to the dead letters.
@@ -52,7 +52,7 @@ public struct Decider: Sendable {
             submission: submission, rules: rules, rulesFingerprint: rulesFingerprint,
             baseline: baseline, source: source, decidedAtMs: nowMs,
             decisionID: key, variantComparison: comparison)
-        return .decided(decision, json: scratch.encoder.encode(decision))
+        return .decided(DecisionSummary(decision), json: scratch.encoder.encode(decision))
     }
 }
 

@@ -1,5 +1,6 @@
 import CoreMetrics
 import DecisionCore
+import DecisionEngine
 import Prometheus
 import Synchronization
 
@@ -120,11 +121,10 @@ public final class ServiceMetrics: Sendable {
 
     // MARK: Recording
 
-    func recordDecision(_ decision: Decision) {
-        decisions[DecisionKind(shouldOptimize: decision.verdict.shouldOptimize, strategy: decision.verdict.strategy)]!
-            .increment()
-        for regression in decision.verdict.regressions { regressions[regression.code]!.increment() }
-        if let comparison = decision.variantComparison { variantVerdicts[comparison.verdict]!.increment() }
+    func recordDecision(_ decision: DecisionSummary) {
+        decisions[DecisionKind(shouldOptimize: decision.shouldOptimize, strategy: decision.strategy)]!.increment()
+        for code in decision.regressions { regressions[code]!.increment() }
+        if let verdict = decision.variantVerdict { variantVerdicts[verdict]!.increment() }
     }
 
     func recordConsumed(partition: Int32, count: Int) {
