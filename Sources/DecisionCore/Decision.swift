@@ -114,10 +114,10 @@ public struct DecisionKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Lends the 32 digits of ``description`` from the stack: a decision writes its id without a `String`.
-    public func withHexDigits(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    public func withHexDigits<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { out in
             writeHexDigits(to: out.baseAddress!)
-            body(UnsafeBufferPointer(out))
+            return body(UnsafeBufferPointer(out))
         }
     }
 

@@ -54,8 +54,8 @@ struct BatchPath: Sendable {
             }
             let trace = TraceContextHeaders(of: message)
             if let publisher {
-                let records = publisher.outputs.records(for: outcome, of: message, trace: trace)
-                guard output.add(records, of: message, arrived: arrived, in: ledger) else { continue }
+                let record = publisher.outputs.record(for: outcome, of: message, trace: trace)
+                guard output.add(record, of: message, arrived: arrived, in: ledger) else { continue }
             }
             observe(message, outcome, trace)
         }

@@ -95,7 +95,7 @@ final class DeliveryLedger: Sendable {
             state.inFlightMessages += outputs
             state.peakInFlightMessages = max(state.peakInFlightMessages, state.inFlightMessages)
             state.inFlightBytes += bytes
-            if outputs == 0 { _ = Self.advance(&track) }
+            if outputs == 0 { Self.advance(&track) { _ in } }
             state.tracks[partition] = track
             return ticket
         }
@@ -122,33 +122,33 @@ final class DeliveryLedger: Sendable {
         let (completed, woken) = state.withLock { state -> ([Duration], [CheckedContinuation<Void, Never>]) in
             let now = ContinuousClock.now
             var completed: [Duration] = []
-            for resolution in resolutions { completed += Self.settle(resolution, in: &state, now: now) }
+            for resolution in resolutions { Self.settle(resolution, in: &state, now: now, completed: &completed) }
             return (completed, state.changed())
         }
         woken.forEach { $0.resume() }
         return completed
     }
 
-    private static func settle(_ resolution: Resolution, in state: inout State, now: ContinuousClock.Instant)
-        -> [Duration]
-    {
+    /// Appends to `completed` how long each message that became complete took from its arrival.
+    private static func settle(
+        _ resolution: Resolution, in state: inout State, now: ContinuousClock.Instant, completed: inout [Duration]
+    ) {
         let ticket = resolution.ticket
         state.inFlightMessages -= 1
         state.inFlightBytes -= resolution.bytes
-        guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else { return [] }
+        guard var track = state.tracks[ticket.partition], track.epoch == ticket.epoch else { return }
         if let failure = resolution.failure {
             if state.failure == nil { state.failure = failure }
-            return []
+            return
         }
         state.tracks[ticket.partition] = nil  // edited in place below, without copying its arrays
         if let delivered = resolution.delivered {
-            track.confirmedEnds[delivered.topicPartition] = max(
-                track.confirmedEnds[delivered.topicPartition] ?? 0, delivered.offset + 1)
+            // Raised in place: one look-up of the topic's name per delivery.
+            raise(&track.confirmedEnds[delivered.topicPartition, default: 0], to: delivered.offset + 1)
         }
         track.entries[ticket.position - track.dropped].pending -= 1
-        let completed = advance(&track, now: now)
+        advance(&track) { completed.append($0.duration(to: now)) }
         state.tracks[ticket.partition] = track
-        return completed
     }
 
     /// An output to send again in place of one that failed (a dead letter too large for its topic); it
@@ -277,12 +277,12 @@ final class DeliveryLedger: Sendable {
         }
     }
 
-    /// Moves the head over complete entries, marks the next offset storable, and compacts.
-    private static func advance(_ track: inout Track, now: ContinuousClock.Instant = .now) -> [Duration] {
-        var completed: [Duration] = []
+    /// Moves the head over complete entries (telling `completed` when each arrived), marks the next offset
+    /// storable, and compacts.
+    private static func advance(_ track: inout Track, completed: (_ arrived: ContinuousClock.Instant) -> Void) {
         while track.head < track.entries.count && track.entries[track.head].pending == 0 {
             track.storable = track.entries[track.head].offset + 1
-            completed.append(track.entries[track.head].arrived.duration(to: now))
+            completed(track.entries[track.head].arrived)
             track.head += 1
         }
         // Compact once the complete prefix outweighs the live part, keeping appends amortised O(1).
@@ -291,6 +291,9 @@ final class DeliveryLedger: Sendable {
             track.dropped += track.head
             track.head = 0
         }
-        return completed
     }
+}
+
+private func raise(_ value: inout Int64, to bound: Int64) {
+    if value < bound { value = bound }
 }

@@ -19,31 +19,34 @@ struct OutputRecords: Sendable {
     /// The topics these records go to: what the producer is told to prepare before the first of them.
     var topics: [String] { writeDeadLetters ? [outputTopic, dlqTopic] : [outputTopic] }
 
-    /// Decisions carry `decision-id` and the input's W3C trace context; dead letters the trace context.
-    func records(for outcome: DecisionOutcome, of message: KafkaMessage, trace: TraceContextHeaders) -> [ProducerRecord]
-    {
+    /// The record an outcome produces, if any (a message produces at most one). Decisions carry
+    /// `decision-id` and the input's W3C trace context; dead letters the trace context.
+    func record(for outcome: DecisionOutcome, of message: KafkaMessage, trace: TraceContextHeaders) -> ProducerRecord? {
         switch outcome {
         case let .decided(decision, json):
-            let headers =
-                Self.decisionHeaders + [KafkaHeader(HeaderName.decisionID, decision.decisionID.description)]
-                + trace.headers
-            return [
-                ProducerRecord(
-                    topic: outputTopic, partition: message.partition, key: message.key, value: json, headers: headers)
-            ]
+            var headers: [KafkaHeader] = []
+            headers.reserveCapacity(Self.decisionHeaders.count + 1 + trace.headers.count)
+            headers += Self.decisionHeaders
+            headers.append(KafkaHeader(HeaderName.decisionID, Self.hexDigits(of: decision.decisionID)))
+            headers += trace.headers
+            return ProducerRecord(
+                topic: outputTopic, partition: message.partition, key: message.key, value: json, headers: headers)
         case .duplicate, .rejectedBefore:
-            return []
+            return nil
         case let .rejected(rejection):
-            guard writeDeadLetters else { return [] }
+            guard writeDeadLetters else { return nil }
             let headers = DeadLetterHeaders.make(
                 rejection, topic: message.topic, partition: message.partition, offset: message.offset)
-            return [
-                ProducerRecord(
-                    topic: dlqTopic, partition: routing.followsSourcePartition ? message.partition : nil,
-                    key: message.key, value: message.value,
-                    headers: headers.map { KafkaHeader($0.0, $0.1) } + trace.headers)
-            ]
+            return ProducerRecord(
+                topic: dlqTopic, partition: routing.followsSourcePartition ? message.partition : nil,
+                key: message.key, value: message.value,
+                headers: headers.map { KafkaHeader($0.0, $0.1) } + trace.headers)
         }
+    }
+
+    /// The id's 32 hex digits as the header's bytes, written once into the value (no `String` between).
+    private static func hexDigits(of key: DecisionKey) -> [UInt8] {
+        key.withHexDigits { Array($0) }
     }
 
     /// A dead letter the DLQ refuses as too large, sent again without its value: its size and SHA-256 in

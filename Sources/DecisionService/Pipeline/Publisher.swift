@@ -114,19 +114,21 @@ struct OutputBatch {
         tickets.reserveCapacity(capacity)
     }
 
-    /// Registers `message` and what it produces in the ledger (a message without outputs too: its offset
+    /// Registers `message` and what it produces in the ledger (a message without output too: its offset
     /// still waits for the messages before it). False when the ledger does not track its partition.
     mutating func add(
-        _ outputs: [ProducerRecord], of message: KafkaMessage, arrived: ContinuousClock.Instant,
+        _ output: ProducerRecord?, of message: KafkaMessage, arrived: ContinuousClock.Instant,
         in ledger: DeliveryLedger
     ) -> Bool {
         guard
             let ticket = ledger.register(
-                partition: message.partition, offset: message.offset, outputs: outputs.count,
-                bytes: outputs.reduce(0) { $0 + $1.weight }, arrived: arrived)
+                partition: message.partition, offset: message.offset, outputs: output == nil ? 0 : 1,
+                bytes: output?.weight ?? 0, arrived: arrived)
         else { return false }
-        records += outputs
-        tickets += repeatElement(ticket, count: outputs.count)
+        if let output {
+            records.append(output)
+            tickets.append(ticket)
+        }
         return true
     }
 }
