@@ -103,11 +103,10 @@ extension TestExecutionReport {
     /// The same from a run's members and its tasks' tally (the decoder's fast path reads no `TaskResult`).
     public init(
         runID: String, workflowID: String, finishedAt: String, statistics s: RunStatistics,
-        tasks: consuming TaskTally, metadata: JSONObject? = nil
+        tasks: TaskTally, metadata: JSONObject? = nil
     ) {
         let completed = s.effectiveCompletedTasks
-        var tally = tasks
-        let (p95, p99) = tally.percentiles()
+        let (p95, p99) = tasks.percentiles()
         self.init(
             workflowID: workflowID,
             runID: runID,
@@ -123,7 +122,7 @@ extension TestExecutionReport {
             avgTokensPerRequest: completed > 0 ? Double(s.totalTokens) / Double(completed) : 0,
             totalCost: s.totalCost,
             costPerRequest: completed > 0 ? s.totalCost / Double(completed) : 0,
-            errorDistribution: tally.errorDistribution(s),
+            errorDistribution: tasks.errorDistribution(s),
             executedAt: finishedAt,
             metadata: metadata
         )
@@ -132,8 +131,9 @@ extension TestExecutionReport {
 
 /// The seed's percentile: the element at index ⌊n × q⌋ of the ascending values (n × q computed in
 /// binary floating point, as Python does), or `nil` when there are none.
-public func percentile(_ sortedAscending: [Double], _ q: Double) -> Double? {
+public func percentile<Times: RandomAccessCollection<Double>>(_ sortedAscending: Times, _ q: Double) -> Double?
+where Times.Index == Int {
     guard !sortedAscending.isEmpty else { return nil }
     let index = Int((Double(sortedAscending.count) * q).rounded(.down))
-    return sortedAscending[min(index, sortedAscending.count - 1)]
+    return sortedAscending[sortedAscending.startIndex + min(index, sortedAscending.count - 1)]
 }

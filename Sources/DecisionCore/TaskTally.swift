@@ -51,9 +51,14 @@ public struct TaskTally: Sendable {
             llmErrors: llmErrors)
     }
 
-    /// The seed's 95th and 99th percentiles of the times (``percentile(_:_:)``), sorting them in place.
-    mutating func percentiles() -> (p95: Double?, p99: Double?) {
-        timesMs.sort()
-        return (percentile(timesMs, 0.95), percentile(timesMs, 0.99))
+    /// The seed's 95th and 99th percentiles of the times (``percentile(_:_:)``), sorted in a copy on the
+    /// stack: the tally's own array is usually shared with whoever read it, and sorting it would copy it.
+    func percentiles() -> (p95: Double?, p99: Double?) {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: timesMs.count) { buffer in
+            var sorted = buffer
+            _ = sorted.initialize(fromContentsOf: timesMs)
+            sorted.sort()
+            return (percentile(sorted, 0.95), percentile(sorted, 0.99))
+        }
     }
 }
