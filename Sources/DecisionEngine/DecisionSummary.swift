@@ -1,7 +1,7 @@
 import DecisionCore
 
 /// What an outcome keeps of a decision once its JSON is written: the id its record carries and what the
-/// service counts. The decision itself (its report, reasons, source: dozens of references) ends where it
+/// service counts. The decision itself (its report, reasons, source: some twenty references) ends where it
 /// was encoded, so a batch's outcomes are small values that move through the pipeline without a
 /// reference count per member at every hand-off.
 public struct DecisionSummary: Sendable, Equatable {
