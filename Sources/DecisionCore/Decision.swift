@@ -184,13 +184,19 @@ public struct Decision: Sendable, Equatable {
     /// `decisionID`, when the caller has computed the run's key already, must be
     /// `submission.identity.decisionKey(rulesFingerprint:)`.
     public init(
-        submission: RunSubmission, rules: ScoringRules, rulesFingerprint: String, baseline: [BaselinePoint],
-        source: MessageSource, decidedAtMs: Int64, decisionID: DecisionKey? = nil,
+        submission: consuming RunSubmission, rules: ScoringRules, rulesFingerprint: String,
+        baseline: [BaselinePoint], source: MessageSource, decidedAtMs: Int64, decisionID: DecisionKey? = nil,
         variantComparison: VariantComparison? = nil
     ) {
-        self.decisionID = decisionID ?? submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
-        self.submission = submission
+        // Not `??`: its autoclosure would capture (copy) the submission.
+        if let decisionID {
+            self.decisionID = decisionID
+        } else {
+            self.decisionID = submission.identity.decisionKey(rulesFingerprint: rulesFingerprint)
+        }
         self.verdict = rules.verdict(for: submission.report, analysis: submission.analysis, baseline: baseline)
+        // Last: the submission moves in, its members not retained a second time.
+        self.submission = submission
         self.rulesFingerprint = rulesFingerprint
         self.source = source
         self.decidedAtMs = decidedAtMs

@@ -49,7 +49,7 @@ public struct Decider: Sendable {
             variant: submission.variant.map { ($0, VariantRun(submission.report)) }, atMs: nowMs)
         let comparison = submission.variant.flatMap { state.variants(of: workflowID).compare($0, rules: rules) }
         let decision = Decision(
-            submission: submission, rules: rules, rulesFingerprint: rulesFingerprint,
+            submission: consume submission, rules: rules, rulesFingerprint: rulesFingerprint,
             baseline: baseline, source: source, decidedAtMs: nowMs,
             decisionID: key, variantComparison: comparison)
         return .decided(DecisionSummary(decision), json: scratch.encoder.encode(decision))

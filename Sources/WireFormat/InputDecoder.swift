@@ -37,9 +37,11 @@ public struct InputDecoder: Sendable {
             if let read = fastParser.readRunResult(root, patterns: patterns) {
                 let report = try read.report(metadata: Self.runMetadata(read.statistics))
                 try read.analysis?.validate()
+                // The identity first, so that the report moves into the submission, not copied.
+                let identity = RunIdentity.runID(workflowID: report.workflowID, runID: report.runID)
                 return RunSubmission(
-                    report: report, analysis: read.analysis, schema: .runResult,
-                    identity: .runID(workflowID: report.workflowID, runID: report.runID), variant: read.variant)
+                    report: consume report, analysis: read.analysis, schema: .runResult, identity: identity,
+                    variant: read.variant)
             }
             let message = FieldReader(root)
             if case .runResult? = try? Self.schema(of: message) {
