@@ -5,12 +5,14 @@ import Testing
 
 @testable import DecisionService
 
-/// A raw TCP client, so tests control exactly what is sent and when.
-final class RawConnection {
+/// A raw TCP client, so tests control exactly what is sent and when. Its waits for the server block a thread
+/// of their own (``offThePool(_:)``), never one of the two cooperative threads the server's handlers run on.
+final class RawConnection: Sendable {
     let fd: Int32
 
-    /// `receiveTimeout`: how long a read waits before giving up (seconds).
-    init?(host: String, port: Int, receiveTimeout: Int = 5) {
+    /// `receiveTimeout`: how long a read waits before giving up (seconds): a guard against a server that
+    /// never answers, far above an answer's milliseconds, since the whole suite shares the machine's 2 cores.
+    init?(host: String, port: Int, receiveTimeout: Int = 30) {
         let isIPv6 = host.contains(":")
         fd = socket(isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: receiveTimeout, tv_usec: 0)
@@ -51,7 +53,11 @@ final class RawConnection {
     }
 
     /// Reads until the peer closes or a complete response with its Content-Length body has arrived.
-    func response() -> String {
+    func response() async -> String {
+        await offThePool { self.blockingResponse() }
+    }
+
+    private func blockingResponse() -> String {
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -72,10 +78,19 @@ final class RawConnection {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func get(_ path: String, port: Int, method: String = "GET", host: String = "127.0.0.1") -> String {
+    static func get(_ path: String, port: Int, method: String = "GET", host: String = "127.0.0.1") async -> String {
         guard let connection = RawConnection(host: host, port: port) else { return "connect failed" }
         connection.send("\(method) \(path) HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        return connection.response()
+        return await connection.response()
+    }
+}
+
+/// Runs `body`, which blocks on a socket, on a thread of its own. A test that blocked a cooperative thread
+/// while a CPU-bound suite held the other left the server's handlers no thread to answer on: one CI run saw
+/// the first request of a test get no answer within the read's 5 s.
+func offThePool<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async -> Result {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
     }
 }
 
@@ -111,30 +126,30 @@ struct EndpointTests {
         let stop = StopBudget(budget: .seconds(10)) { _ in }
         let readiness = Readiness(stop: stop)
         try await withEndpointServer(readiness: readiness) { port in
-            let health = RawConnection.get("/healthz", port: port)
+            let health = await RawConnection.get("/healthz", port: port)
             #expect(health.hasPrefix("HTTP/1.1 200 OK\r\n") && health.hasSuffix("\r\n\r\nok\n"))
-            let head = RawConnection.get("/healthz", port: port, method: "HEAD")
+            let head = await RawConnection.get("/healthz", port: port, method: "HEAD")
             #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n") && head.hasSuffix("\r\n\r\n"), "HEAD has no body")
-            #expect(RawConnection.get("/readyz", port: port).hasPrefix("HTTP/1.1 503"))
-            #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: no partitions assigned\n"))
+            #expect(await RawConnection.get("/readyz", port: port).hasPrefix("HTTP/1.1 503"))
+            #expect(await RawConnection.get("/readyz", port: port).hasSuffix("not ready: no partitions assigned\n"))
             readiness.assigning([0, 2])
             readiness.restored([0])
-            #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: restoring partitions [2]\n"))
+            #expect(await RawConnection.get("/readyz", port: port).hasSuffix("not ready: restoring partitions [2]\n"))
             readiness.restoring(remaining: [2: 120_000, 0: 5])
             #expect(
-                RawConnection.get("/readyz", port: port).hasSuffix(
+                await RawConnection.get("/readyz", port: port).hasSuffix(
                     "not ready: restoring partitions [2], 120000 records left to read\n"),
                 "a restored partition's count is not part of what is left")
             readiness.restored([2])
-            #expect(RawConnection.get("/readyz", port: port).hasSuffix("ready: partitions [0, 2]\n"))
+            #expect(await RawConnection.get("/readyz", port: port).hasSuffix("ready: partitions [0, 2]\n"))
             stop.begin()
-            #expect(RawConnection.get("/readyz", port: port).hasSuffix("not ready: stopping\n"))
+            #expect(await RawConnection.get("/readyz", port: port).hasSuffix("not ready: stopping\n"))
             stop.finish()
-            #expect(RawConnection.get("/nope", port: port).hasPrefix("HTTP/1.1 404"))
-            let post = RawConnection.get("/healthz", port: port, method: "POST")
+            #expect(await RawConnection.get("/nope", port: port).hasPrefix("HTTP/1.1 404"))
+            let post = await RawConnection.get("/healthz", port: port, method: "POST")
             #expect(post.hasPrefix("HTTP/1.1 405"))
             #expect(post.lowercased().contains("allow: get, head"))
-            #expect(RawConnection.get("/metrics", port: port, method: "DELETE").hasPrefix("HTTP/1.1 405"))
+            #expect(await RawConnection.get("/metrics", port: port, method: "DELETE").hasPrefix("HTTP/1.1 405"))
         }
     }
 
@@ -153,7 +168,7 @@ struct EndpointTests {
             defer { dripping.cancel() }
             for _ in 0..<10 {
                 let started = ContinuousClock.now
-                let answer = RawConnection.get("/healthz", port: port)
+                let answer = await RawConnection.get("/healthz", port: port)
                 let took = started.duration(to: .now)
                 #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
                 // Queued behind an idle or slow client, a probe would wait out the server's 5 s idle timeout.
@@ -163,7 +178,7 @@ struct EndpointTests {
                 // CPU starvation in a clean-clone CI run.
                 #expect(took < .seconds(4), "probe took \(took)")
             }
-            #expect(RawConnection.get("/metrics", port: port).hasPrefix("HTTP/1.1 200"))
+            #expect(await RawConnection.get("/metrics", port: port).hasPrefix("HTTP/1.1 200"))
         }
     }
 
@@ -171,38 +186,40 @@ struct EndpointTests {
         try await withEndpointServer { port in
             let garbage = try #require(RawConnection(host: "127.0.0.1", port: port))
             garbage.send("\u{1}\u{2}NOT HTTP AT ALL\r\n\r\n")
-            #expect(!garbage.response().hasPrefix("HTTP/1.1 200"))
+            #expect(await !garbage.response().hasPrefix("HTTP/1.1 200"))
             let huge = try #require(RawConnection(host: "127.0.0.1", port: port))
             huge.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 100_000))\r\n\r\n")
-            #expect(!huge.response().hasPrefix("HTTP/1.1 200"))
+            #expect(await !huge.response().hasPrefix("HTTP/1.1 200"))
             // The limits docs/operations.md gives: 16 KiB of headers (8 KiB a field) pass, more do not.
             let field = String(repeating: "a", count: 6 * 1024)
             let within = try #require(RawConnection(host: "127.0.0.1", port: port))
             within.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: \(field)\r\nX-B: \(field)\r\n\r\n")
-            #expect(within.response().hasPrefix("HTTP/1.1 200"), "12 KiB of headers")
+            #expect(await within.response().hasPrefix("HTTP/1.1 200"), "12 KiB of headers")
             let beyond = try #require(RawConnection(host: "127.0.0.1", port: port))
             beyond.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: \(field)\r\nX-B: \(field)\r\nX-C: \(field)\r\n\r\n")
-            #expect(!beyond.response().hasPrefix("HTTP/1.1 200"), "18 KiB of headers")
-            #expect(RawConnection.get("/healthz", port: port).hasPrefix("HTTP/1.1 200"))
+            #expect(await !beyond.response().hasPrefix("HTTP/1.1 200"), "18 KiB of headers")
+            #expect(await RawConnection.get("/healthz", port: port).hasPrefix("HTTP/1.1 200"))
         }
     }
 
     /// Seconds until the server closes `connection`: `recv` returns 0. The client's own read timeout (20 s)
     /// is far past the server's, so the two cannot race; `nil` when the read timed out instead.
-    func secondsUntilClosed(_ connection: RawConnection) -> Double? {
-        let started = ContinuousClock.now
-        var byte: UInt8 = 0
-        while true {
-            let count = recv(connection.fd, &byte, 1, 0)
-            if count == 0 { return started.duration(to: .now).inSeconds }
-            if count < 0 { return nil }
+    func secondsUntilClosed(_ connection: RawConnection) async -> Double? {
+        await offThePool {
+            let started = ContinuousClock.now
+            var byte: UInt8 = 0
+            while true {
+                let count = recv(connection.fd, &byte, 1, 0)
+                if count == 0 { return started.duration(to: .now).inSeconds }
+                if count < 0 { return nil }
+            }
         }
     }
 
     @Test func idleConnectionsAreClosedAfterTheIdleTimeout() async throws {
         try await withEndpointServer { port in
             let idle = try #require(RawConnection(host: "127.0.0.1", port: port, receiveTimeout: 20))
-            let seconds = try #require(secondsUntilClosed(idle), "the server never closed the idle connection")
+            let seconds = try #require(await secondsUntilClosed(idle), "the server never closed the idle connection")
             // The 5 s idle timeout; up to 2 s late on a starved 2-core machine beside the other suites.
             #expect(seconds >= 4.9 && seconds < 7, "closed after \(seconds) s")
         }
@@ -221,7 +238,8 @@ struct EndpointTests {
                 }
             }
             defer { dripping.cancel() }
-            let seconds = try #require(secondsUntilClosed(drip), "the server never closed the dripping connection")
+            let seconds = try #require(
+                await secondsUntilClosed(drip), "the server never closed the dripping connection")
             #expect(seconds >= 4.9 && seconds < 7, "closed after \(seconds) s")
         }
     }
@@ -244,7 +262,7 @@ struct EndpointTests {
     @Test(.enabled(if: EndpointTests.ipv6Loopback, "needs an IPv6 loopback"))
     func servesIPv6Loopback() async throws {
         try await withEndpointServer(host: "::1") { port in
-            #expect(RawConnection.get("/healthz", port: port, host: "::1").hasPrefix("HTTP/1.1 200"))
+            #expect(await RawConnection.get("/healthz", port: port, host: "::1").hasPrefix("HTTP/1.1 200"))
         }
     }
 
