@@ -90,17 +90,10 @@ public struct ExecutorRunResult: Sendable, Equatable {
 }
 
 extension TestExecutionReport {
-    /// Builds the report from an executor run: the seed's `from_executor_result`, with the contract's fix
-    /// (the success rate is checked against completed tasks, so runs with cancelled tasks are accepted).
-    /// The run and the report are validated by the wire format, which names their fields
-    /// (`TestExecutionReport.validated(from:patterns:metadata:)`).
-    public init(from run: ExecutorRunResult, patterns: ErrorPatterns, metadata: JSONObject? = nil) {
-        self.init(
-            runID: run.runID, workflowID: run.workflowID, finishedAt: run.finishedAt, statistics: run.statistics,
-            tasks: TaskTally(run.tasks, patterns: patterns), metadata: metadata)
-    }
-
-    /// The same from a run's members and its tasks' tally (the decoder's fast path reads no `TaskResult`).
+    /// Builds the report from an executor run's members and its tasks' tally (``TaskTally``): the seed's
+    /// `from_executor_result`, with the contract's fix (the success rate is checked against completed
+    /// tasks, so runs with cancelled tasks are accepted). The run and the report are validated by the wire
+    /// format, which names their fields (`TestExecutionReport.validated(from:patterns:metadata:)`).
     public init(
         runID: String, workflowID: String, finishedAt: String, statistics s: RunStatistics,
         tasks: TaskTally, metadata: JSONObject? = nil
