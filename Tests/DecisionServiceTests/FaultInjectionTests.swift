@@ -192,9 +192,11 @@ func faultCluster(group: String, logger: Logger) throws -> (MockCluster, Service
     // and librdkafka, trusting that a real broker would have refused it out of order, reports the earlier
     // request's records as delivered ("implicitly acked by subsequent batch success" in its eos log):
     // records a real broker keeps are missing from the mock's log (2 of 11 dead letters, CI 2026-12-07).
+    // librdkafka's `msg` debug log names the produce requests it sends again (``RetriedProduceRequests``).
     for (key, value) in [
         ("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500"),
         ("topic.metadata.refresh.interval.ms", "1000"), ("max.in.flight.requests.per.connection", "1"),
+        ("debug", RetriedProduceRequests.debugContexts),
     ] {
         settings.kafka[key] = value
     }
@@ -235,33 +237,43 @@ func runKey(_ value: [UInt8]) -> String? {
     return "\(workflow)/\(run)"
 }
 
-/// Every decision (counted per run) and dead letter (by source position) on the output topics.
-func readOutputs(_ cluster: MockCluster, logger: Logger) async throws -> (
-    decisions: [String: Int], deadLetters: Set<String>
-) {
+/// What the service wrote: decisions counted per run, dead letters per source position, without the
+/// copies of requests the mock appended twice (``RetriedProduceRequests``), which are counted apart.
+struct Outputs {
     var decisions: [String: Int] = [:]
-    var deadLetters = Set<String>()
-    for message in try await readToHighWatermarks(
+    var deadLetters: [String: Int] = [:]
+    var secondCopies = 0
+}
+
+/// Every decision and dead letter on the output topics.
+func readOutputs(_ cluster: MockCluster, retried: RetriedProduceRequests, logger: Logger) async throws -> Outputs {
+    var outputs = Outputs()
+    let records = try await readToHighWatermarks(
         cluster, ["optimizer-decisions", "executor-results.dlq"], logger: logger)
-    {
-        if message.topic == "optimizer-decisions", let run = runKey(message.value) {
-            decisions[run, default: 0] += 1
-        } else if message.topic == "executor-results.dlq" {
-            let headers = Dictionary(
-                message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) },
-                uniquingKeysWith: { $1 })
-            deadLetters.insert("\(headers["dlq-source-partition"] ?? "?"):\(headers["dlq-source-offset"] ?? "?")")
+    for (partition, written) in Dictionary(grouping: records, by: \.topicPartition) {
+        let (kept, removed) = retried.withoutSecondCopies(written, of: partition)
+        outputs.secondCopies += removed
+        for message in kept {
+            if message.topic == "optimizer-decisions", let run = runKey(message.value) {
+                outputs.decisions[run, default: 0] += 1
+            } else if message.topic == "executor-results.dlq" {
+                let headers = Dictionary(
+                    message.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) },
+                    uniquingKeysWith: { $1 })
+                outputs.deadLetters[
+                    "\(headers["dlq-source-partition"] ?? "?"):\(headers["dlq-source-offset"] ?? "?")", default: 0] += 1
+            }
         }
     }
-    return (decisions, deadLetters)
+    return outputs
 }
 
 /// Exactly one decision per valid run of `stream`, and every bad message in the DLQ once.
 func expectExactlyOnce(
-    _ outputs: (decisions: [String: Int], deadLetters: Set<String>), _ stream: ExecutorStream, _ label: String = "",
+    _ outputs: Outputs, _ stream: ExecutorStream, _ label: String = "",
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    let (decisions, deadLetters) = outputs
+    let (decisions, deadLetters) = (outputs.decisions, outputs.deadLetters)
     #expect(
         Set(decisions.keys) == stream.valid,
         "\(label)missing \(stream.valid.subtracting(decisions.keys).sorted().prefix(5))", sourceLocation: sourceLocation
@@ -271,6 +283,10 @@ func expectExactlyOnce(
         "\(label)doubled \(decisions.filter { $0.value > 1 }.keys.sorted().prefix(5))", sourceLocation: sourceLocation)
     #expect(
         deadLetters.count == stream.bad, "\(label)\(deadLetters.count) of \(stream.bad) dead letters",
+        sourceLocation: sourceLocation)
+    #expect(
+        deadLetters.values.allSatisfy { $0 == 1 },
+        "\(label)dead letters doubled: \(deadLetters.filter { $0.value > 1 }.keys.sorted().prefix(5))",
         sourceLocation: sourceLocation)
 }
 
@@ -306,11 +322,12 @@ struct FaultInjectionTests {
     /// idempotence (`eos`) debug.
     @Test(arguments: Fault.allCases)
     func exactlyOneDecisionPerValidRunAndEveryBadOneInTheDLQ(_ fault: Fault) async throws {
-        var logger = Logger(label: "fault-\(fault.rawValue)")
-        logger.logLevel = ProcessInfo.processInfo.environment["FAULT_LOG"] == fault.rawValue ? .debug : .critical
+        let retried = RetriedProduceRequests()
+        let echoing = ProcessInfo.processInfo.environment["FAULT_LOG"] == fault.rawValue
+        let logger = retried.logger(label: "fault-\(fault.rawValue)", echoLevel: echoing ? .debug : .critical)
         let (cluster, clusterSettings) = try faultCluster(group: "fault-\(fault.rawValue)", logger: logger)
         var settings = clusterSettings
-        if ProcessInfo.processInfo.environment["FAULT_LOG"] == fault.rawValue { settings.kafka["debug"] = "cgrp,eos" }
+        if echoing { settings.kafka["debug"] = "cgrp,eos,\(RetriedProduceRequests.debugContexts)" }
         let pipeline = DecisionPipeline(settings: settings, logger: logger)
         let service = Task { try await pipeline.run() }
         let stream = try ExecutorStream(cluster, logger: logger)
@@ -360,24 +377,24 @@ struct FaultInjectionTests {
         pipeline.requestStop()
         try await service.value
 
-        let (decisions, deadLetters) = try await readOutputs(cluster, logger: logger)
+        let outputs = try await readOutputs(cluster, retried: retried, logger: logger)
         let evidence =
             fault.delaysDeliveriesBeyond.map {
                 "\(deliveriesSlowerThan($0, in: pipeline.metrics) - slowBefore) deliveries slower than \($0) s"
             }
             ?? "\(fault.requestErrors.reduce(0) { $0 + $1.errors.count }) injected answers taken by its requests"
         print(
-            "fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all"
+            "fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all; \(retried.count) produce requests sent again, \(outputs.secondCopies) records appended twice by the mock"
         )
-        expectExactlyOnce((decisions, deadLetters), stream, "\(fault): ")
+        expectExactlyOnce(outputs, stream, "\(fault): ")
     }
 
     /// The in-flight bound (docs/operations.md: 20,000 outputs or 64 MiB by default; 40 outputs here): with the
     /// decisions' leader down, outputs pile up to the bound and no further, the service stops fetching,
     /// and once the leader is back consumption resumes and every run is decided exactly once.
     @Test func theInFlightBoundHoldsWhileOutputsCannotBeDeliveredAndConsumptionResumes() async throws {
-        var logger = Logger(label: "fault-in-flight")
-        logger.logLevel = .critical
+        let retried = RetriedProduceRequests()
+        let logger = retried.logger(label: "fault-in-flight", echoLevel: .critical)
         var (cluster, settings) = try faultCluster(group: "fault-in-flight", logger: logger)
         settings.maximumInFlightMessages = 40
         let pipeline = DecisionPipeline(settings: settings, logger: logger)
@@ -419,7 +436,11 @@ struct FaultInjectionTests {
         pipeline.requestStop()
         try await service.value
         #expect(pipeline.ledger.peakInFlightMessages == 40, "the bound was reached and never passed")
-        expectExactlyOnce(try await readOutputs(cluster, logger: logger), stream)
+        let outputs = try await readOutputs(cluster, retried: retried, logger: logger)
+        print(
+            "in-flight bound: \(retried.count) produce requests sent again, \(outputs.secondCopies) records appended twice by the mock"
+        )
+        expectExactlyOnce(outputs, stream)
     }
 
     /// Outputs the brokers refuse (a produce answered with a network exception, which librdkafka 2.0.2
@@ -427,8 +448,8 @@ struct FaultInjectionTests {
     /// message's offset not committed; a restarted service decides every run exactly once while the stream
     /// goes on.
     @Test func anUndeliverableDecisionStopsTheServiceAndARestartDecidesEachRunOnce() async throws {
-        var logger = Logger(label: "fault-undeliverable")
-        logger.logLevel = .critical
+        let retried = RetriedProduceRequests()
+        let logger = retried.logger(label: "fault-undeliverable", echoLevel: .critical)
         let (cluster, settings) = try faultCluster(group: "fault-undeliverable", logger: logger)
         let first = DecisionPipeline(settings: settings, logger: logger)
         let firstRun = Task { try await first.run() }
@@ -454,21 +475,21 @@ struct FaultInjectionTests {
 
         // Where the restart starts reading, and which runs were decided before it.
         let committed = try await committedOffsets(cluster, group: settings.groupID, logger: logger)
-        let decidedBefore = Set(try await readOutputs(cluster, logger: logger).decisions.keys)
+        let decidedBefore = Set(try await readOutputs(cluster, retried: retried, logger: logger).decisions.keys)
 
         let second = DecisionPipeline(settings: settings, logger: logger)
         let secondRun = Task { try await second.run() }
         for _ in 0..<40 { try await stream.sendNext() }
         await stream.close()
-        var outputs = try await readOutputs(cluster, logger: logger)
+        var outputs = try await readOutputs(cluster, retried: retried, logger: logger)
         let deadline = ContinuousClock.now + .seconds(60)
         while Set(outputs.decisions.keys) != stream.valid, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(500))
-            outputs = try await readOutputs(cluster, logger: logger)
+            outputs = try await readOutputs(cluster, retried: retried, logger: logger)
         }
         second.requestStop()
         try await secondRun.value
-        outputs = try await readOutputs(cluster, logger: logger)
+        outputs = try await readOutputs(cluster, retried: retried, logger: logger)
         // Every duplicate the restart counted is accounted for: reading from the committed offsets, a copy of
         // a run decided before the restart (by the first instance, at or after its committed offset) or
         // earlier in the restart's own reading is a duplicate, and nothing else is.
