@@ -7,9 +7,9 @@ import Synchronization
 /// broker knows the second copy of an idempotent producer's request by its sequence numbers and does not
 /// append it; librdkafka 2.0.2's mock checks them only for transactional producers (its
 /// `rd_kafka_mock_validate_records`) and appends it again, so the request's records stand twice, the
-/// copy right after the original (CI 2026-12-07: the decisions' leader going down while 13 decisions were
-/// in flight left all 13 twice). Read from the service's own log, these requests tell such a copy from a
-/// run the service decided twice.
+/// copy right after the original (2026-12-07: the decisions' leader going down while a request of 13
+/// decisions was in flight left all 13 twice). Read from the service's own log, these requests tell such
+/// a copy from a run the service decided twice.
 final class RetriedProduceRequests: Sendable {
     /// The debug contexts that make librdkafka log these requests.
     static let debugContexts = "msg"

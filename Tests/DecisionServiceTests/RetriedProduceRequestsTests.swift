@@ -5,7 +5,7 @@ import Testing
 /// a copy of the records right before it; a run decided twice is never explained away.
 @Suite struct RetriedProduceRequestsTests {
     let partition = TopicPartition("optimizer-decisions", 1)
-    /// librdkafka 2.0.2's line for a request whose connection closed before the answer (CI 2026-12-07).
+    /// librdkafka 2.0.2's line for a request whose connection closed before the answer (a local run, 2026-12-07).
     let retriedThree =
         "[thrd:127.0.0.1:39901/bootstrap]: 127.0.0.1:39901/2: optimizer-decisions [1]: MessageSet with 3 message(s) (MsgId 1, BaseSeq 0) encountered error: Local: Broker transport failure (actions Refresh,MsgPossiblyPersisted)"
 
