@@ -3,7 +3,8 @@ import Testing
 
 /// The fault tests' reader removes a copy only where librdkafka said it sent that request again, and only
 /// a copy of the records right before it; a run decided twice is never explained away.
-@Suite struct RetriedProduceRequestsTests {
+@Suite("What the fault tests' reader removes")
+struct RetriedProduceRequestsTests {
     let partition = TopicPartition("optimizer-decisions", 1)
     /// librdkafka 2.0.2's line for a request whose connection closed before the answer (a local run, 2026-12-07).
     let retriedThree =
