@@ -384,7 +384,7 @@ struct FaultInjectionTests {
             }
             ?? "\(fault.requestErrors.reduce(0) { $0 + $1.errors.count }) injected answers taken by its requests"
         print(
-            "fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all; \(retried.count) produce requests sent again, \(outputs.secondCopies) records appended twice by the mock"
+            "fault \(fault.rawValue): met by the service (\(evidence)) after \(sentBefore) runs, over \(stream.index - sentBefore) more; \(stream.valid.count) valid runs and \(stream.bad) bad messages in all; \(retried.account(removed: outputs.secondCopies))"
         )
         expectExactlyOnce(outputs, stream, "\(fault): ")
     }
@@ -437,9 +437,7 @@ struct FaultInjectionTests {
         try await service.value
         #expect(pipeline.ledger.peakInFlightMessages == 40, "the bound was reached and never passed")
         let outputs = try await readOutputs(cluster, retried: retried, logger: logger)
-        print(
-            "in-flight bound: \(retried.count) produce requests sent again, \(outputs.secondCopies) records appended twice by the mock"
-        )
+        print("in-flight bound: \(retried.account(removed: outputs.secondCopies))")
         expectExactlyOnce(outputs, stream)
     }
 

@@ -20,6 +20,12 @@ final class RetriedProduceRequests: Sendable {
     /// How many requests librdkafka said it sent again, on every partition.
     var count: Int { sizes.withLock { $0.values.reduce(0) { $0 + $1.count } } }
 
+    /// What a test prints of them: how many requests were sent again, and how many records it removed
+    /// as their second copies (``withoutSecondCopies(_:of:)``).
+    func account(removed: Int) -> String {
+        "\(count) produce requests sent again, \(removed) records appended twice by the mock"
+    }
+
     /// A logger that records these requests from librdkafka's log and prints every line at `echoLevel`
     /// or above.
     func logger(label: String, echoLevel: Logger.Level) -> Logger {
